@@ -1,0 +1,95 @@
+"""Rules for the strings that name a model: a local path or a Hugging Face Hub repo id.
+
+The same rules apply to the student (`model.name_or_path`) and the teacher
+(`gkd.teacher_model_name_or_path`), so they live here once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+LOCAL_PREFIXES = ("/", "./", "../", "~")
+_HUB_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+HUB_REPO_ID_PATTERN = rf"^(?:{_HUB_PART}/)?{_HUB_PART}$"
+_HUB_REPO_ID = re.compile(HUB_REPO_ID_PATTERN)
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_HUB_HOSTS = ("huggingface.co/", "hf.co/")
+
+# A local path or a repo id; the JSON Schema carries the same rule so editors agree.
+MODEL_ID_PATTERN = rf"^(?:(?:/|\./|\.\./|~).*|(?:{_HUB_PART}/)?{_HUB_PART})$"
+
+
+def is_local_path(value: str) -> bool:
+    """Whether `value` is written as a local path rather than a Hub repo id."""
+    return value.startswith(LOCAL_PREFIXES)
+
+
+def _repo_id_from_url(url: str) -> str | None:
+    """The `namespace/name` part of a Hub model URL, if it is one."""
+    for host in _HUB_HOSTS:
+        _, found, rest = url.partition(host)
+        if found:
+            parts = [p for p in rest.split("/") if p]
+            if parts and parts[0] in {"datasets", "spaces"}:
+                return None
+            candidate = "/".join(parts[:2])
+            return candidate if _HUB_REPO_ID.match(candidate) else None
+    return None
+
+
+def check_model_id(value: str) -> str:
+    """Validate a model reference and return it unchanged.
+
+    Raises:
+        PydanticCustomError: blank strings, URLs, whitespace and names that are
+            neither a local path nor a Hub repo id, each with the value to use instead.
+    """
+    if not value.strip():
+        raise PydanticCustomError(
+            "blank_model_id",
+            "must name a model: a Hub repo id like `Qwen/Qwen2.5-0.5B-Instruct` "
+            "or a local path starting with `./`, `../`, `/` or `~`",
+        )
+    if is_local_path(value):
+        return value
+    if _URL.match(value):
+        repo_id = _repo_id_from_url(value)
+        hint = f"use the repo id `{repo_id}`" if repo_id else "use a Hub repo id or a local path"
+        raise PydanticCustomError(
+            "model_id_url", "is a URL, not a model reference; {hint}", {"hint": hint}
+        )
+    if any(ch.isspace() for ch in value):
+        suggestion = re.sub(r"\s+", "-", value.strip())
+        raise PydanticCustomError(
+            "model_id_whitespace",
+            "contains whitespace; use the repo id `{suggestion}`",
+            {"suggestion": suggestion},
+        )
+    if not _HUB_REPO_ID.match(value):
+        raise PydanticCustomError(
+            "model_id_format",
+            "is neither a Hub repo id (`name` or `namespace/name`: letters, digits, "
+            "`.`, `_`, `-`, at most 96 characters each) nor a local path; "
+            "write `./{value}` if it is a folder on disk",
+            {"value": value},
+        )
+    if "--" in value or ".." in value:
+        raise PydanticCustomError(
+            "model_id_format", "a Hub repo id may not contain `--` or `..`"
+        )
+    return value
+
+
+ModelId = Annotated[
+    str,
+    AfterValidator(check_model_id),
+    Field(
+        examples=["Qwen/Qwen2.5-0.5B-Instruct", "./checkpoints/student"],
+        json_schema_extra={"pattern": MODEL_ID_PATTERN, "minLength": 1},
+    ),
+]
+"""A Hub repo id (`name` or `namespace/name`) or a local path (`/`, `./`, `../`, `~`)."""

@@ -1,0 +1,106 @@
+"""Cross-field rules a JSON Schema cannot express, checked on a whole run config.
+
+Each rule looks at a validated `RunConfig` and yields findings: errors stop a run,
+warnings are printed and do not fail validation. Rules confined to one section
+(bf16 with fp16, say) live on that section's model instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from gkd_schema.models.run_config import RunConfig
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a cross-field rule."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    type: str
+    severity: Severity
+
+
+def _prompt_room(cfg: RunConfig) -> Iterator[Finding]:
+    max_len = cfg.training.max_length
+    if cfg.gkd.max_new_tokens >= max_len:
+        yield Finding(
+            ("gkd", "max_new_tokens"),
+            f"{cfg.gkd.max_new_tokens} new tokens leave no room for a prompt within "
+            f"`training.max_length` ({max_len}); lower `max_new_tokens` below {max_len} "
+            "or raise `training.max_length`",
+            "no_room_for_prompt",
+            "error",
+        )
+
+
+def _eval_needs_data(cfg: RunConfig) -> Iterator[Finding]:
+    if cfg.training.eval_strategy != "no" and cfg.data.eval is None:
+        yield Finding(
+            ("training", "eval_strategy"),
+            f"`eval_strategy: {cfg.training.eval_strategy}` needs evaluation data; add "
+            "`data.eval` (a `path` or `name`) or set `eval_strategy: no`",
+            "eval_without_data",
+            "error",
+        )
+    elif cfg.training.eval_steps is not None and cfg.data.eval is None:
+        yield Finding(
+            ("training", "eval_steps"),
+            "`eval_steps` is set but there is no `data.eval`; add evaluation data or "
+            "remove `eval_steps`",
+            "eval_without_data",
+            "warning",
+        )
+
+
+def _seq_kd_unused(cfg: RunConfig) -> Iterator[Finding]:
+    if cfg.gkd.seq_kd and cfg.gkd.lmbda == 1.0:
+        yield Finding(
+            ("gkd", "seq_kd"),
+            "`seq_kd` is never used with `lmbda: 1.0` (every batch is on-policy); "
+            "lower `lmbda` or remove `seq_kd`",
+            "seq_kd_unused",
+            "warning",
+        )
+
+
+def _teacher_is_student(cfg: RunConfig) -> Iterator[Finding]:
+    if cfg.gkd.teacher_model_name_or_path == cfg.model.name_or_path:
+        yield Finding(
+            ("gkd", "teacher_model_name_or_path"),
+            "the teacher is the student itself, so there is nothing to distil; name a "
+            "larger or better model as the teacher",
+            "teacher_is_student",
+            "warning",
+        )
+
+
+def _warmup_twice(cfg: RunConfig) -> Iterator[Finding]:
+    if cfg.training.warmup_steps > 0 and cfg.training.warmup_ratio > 0:
+        yield Finding(
+            ("training", "warmup_ratio"),
+            "both `warmup_steps` and `warmup_ratio` are set; `warmup_steps` wins, so "
+            "remove one of them",
+            "warmup_twice",
+            "warning",
+        )
+
+
+RULES: tuple[Callable[[RunConfig], Iterator[Finding]], ...] = (
+    _prompt_room,
+    _eval_needs_data,
+    _seq_kd_unused,
+    _teacher_is_student,
+    _warmup_twice,
+)
+
+
+def check_rules(cfg: RunConfig) -> list[Finding]:
+    """Every finding of every cross-field rule, errors and warnings alike."""
+    return [finding for rule in RULES for finding in rule(cfg)]

@@ -1,0 +1,45 @@
+"""The whole-run config: one YAML file describing a distillation run."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+from gkd_schema.models.base import StrictModel
+from gkd_schema.models.data_section import DataSection
+from gkd_schema.models.gkd_params import GkdSection
+from gkd_schema.models.model_section import ModelSection
+from gkd_schema.models.peft_section import PeftSection
+from gkd_schema.models.rules import check_rules
+from gkd_schema.models.training_section import TrainingSection
+
+# Validation context key: the caller collects every cross-field finding itself
+# instead of the model raising the first error.
+COLLECT_RULES = "gkd_collect_rules"
+
+
+class RunConfig(StrictModel):
+    """A GKD distillation run: student, teacher and knobs, data and training settings."""
+
+    model_config = StrictModel.model_config | {"title": "gkd run config"}
+
+    model: ModelSection = Field(description="The student model that is distilled.")
+    gkd: GkdSection = Field(description="The teacher and the GKD knobs.")
+    data: DataSection = Field(description="Training and evaluation conversations.")
+    training: TrainingSection = Field(description="Optimisation, precision, cadence and output.")
+    peft: PeftSection | None = Field(
+        default=None, description="Train LoRA adapters instead of all student weights."
+    )
+
+    @model_validator(mode="after")
+    def _cross_field(self, info: ValidationInfo) -> Self:
+        if info.context and info.context.get(COLLECT_RULES):
+            return self
+        for finding in check_rules(self):
+            if finding.severity == "error":
+                raise PydanticCustomError(
+                    finding.type, finding.message, {"loc": ".".join(map(str, finding.loc))}
+                )
+        return self
