@@ -1,0 +1,124 @@
+"""Tiny, local, randomly initialised models and tokenizers for tests (no model hub).
+
+Everything is saved with `save_pretrained` so the code under test goes through the
+real `from_pretrained` loading path on a local directory.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from typing import Any
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "<|{{ message['role'] }}|>{{ message['content'] }}<|end|>"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+SPECIAL_TOKENS = ["<pad>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>", "<unk>"]
+CHARACTERS = list(string.ascii_letters + string.digits + string.punctuation + " \n")
+
+
+def build_tokenizer(
+    out_dir: Path, *, chat_template: bool = True, pad_token: bool = True, extra_tokens: int = 0
+) -> Path:
+    """Save a character-level fast tokenizer with a chat template to `out_dir`.
+
+    Args:
+        out_dir: Where to save it.
+        chat_template: Give the tokenizer a chat template.
+        pad_token: Give the tokenizer a pad token.
+        extra_tokens: Extra dummy tokens, to make vocabularies of different sizes.
+
+    Returns:
+        `out_dir`.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS + CHARACTERS)}
+    for i in range(extra_tokens):
+        vocab[f"<extra_{i}>"] = len(vocab)
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    core.decoder = decoders.Fuse()
+    kwargs: dict[str, Any] = {"eos_token": "<|end|>", "unk_token": "<unk>"}
+    if pad_token:
+        kwargs["pad_token"] = "<pad>"
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, **kwargs)
+    tok.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[2:5]})
+    if chat_template:
+        tok.chat_template = CHAT_TEMPLATE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok.save_pretrained(str(out_dir))
+    return out_dir
+
+
+def build_model(
+    out_dir: Path,
+    *,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    vocab_size: int | None = None,
+    seed: int = 0,
+    with_tokenizer: bool = True,
+    **tokenizer_kwargs: Any,
+) -> Path:
+    """Save a tiny random OLMo-2 causal LM (its tokenizer class is the generic one) (and, by default, its tokenizer) to `out_dir`.
+
+    Args:
+        out_dir: Where to save it.
+        hidden_size: Width of the model.
+        num_layers: Number of decoder layers.
+        vocab_size: Embedding rows; the tokenizer's length when None.
+        seed: Seed of the random initialisation.
+        with_tokenizer: Also save a tokenizer built by `build_tokenizer`.
+        **tokenizer_kwargs: Passed to `build_tokenizer`.
+
+    Returns:
+        `out_dir`.
+    """
+    import torch
+    from transformers import AutoTokenizer, Olmo2Config, Olmo2ForCausalLM
+
+    if with_tokenizer:
+        build_tokenizer(out_dir, **tokenizer_kwargs)
+        tok = AutoTokenizer.from_pretrained(str(out_dir))
+        vocab_size = vocab_size or len(tok)
+        eos_id, pad_id = tok.eos_token_id, tok.pad_token_id
+    else:
+        vocab_size = vocab_size or len(SPECIAL_TOKENS) + len(CHARACTERS)
+        eos_id, pad_id = 1, 0
+    torch.manual_seed(seed)
+    config = Olmo2Config(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        eos_token_id=eos_id,
+        pad_token_id=pad_id,
+    )
+    model = Olmo2ForCausalLM(config)
+    model.generation_config.eos_token_id = eos_id
+    model.generation_config.pad_token_id = pad_id
+    model.save_pretrained(str(out_dir))
+    return out_dir
+
+
+def write_messages_jsonl(path: Path, rows: int = 8, *, last_role: str = "assistant") -> Path:
+    """Write `rows` short conversations in the `messages` format."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(rows):
+            messages = [
+                {"role": "user", "content": f"reverse abc{i}"},
+                {"role": last_role, "content": f"{i}cba"},
+            ]
+            fh.write(json.dumps({"messages": messages}) + "\n")
+    return path
