@@ -1,0 +1,44 @@
+"""Options and checks shared by the commands that read a config file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+
+from gkd_schema.overrides import Override, OverrideSyntaxError
+from gkd_schema.validation import parse_overrides
+
+SET_OPTION = typer.Option(
+    None,
+    "--set",
+    metavar="KEY=VALUE",
+    help=(
+        "Override a config value, e.g. `--set training.learning_rate=2e-5` (the value is "
+        "read as YAML). Repeatable. Precedence: --set > GKD_* environment variables > file."
+    ),
+)
+
+
+def usage_error(message: str) -> typer.Exit:
+    """Print one sentence to stderr; the caller raises the returned exit (code 2)."""
+    typer.echo(f"gkd: {message}", err=True)
+    return typer.Exit(2)
+
+
+def check_config_paths(paths: Sequence[Path]) -> None:
+    """Exit 2 with one sentence when a named config file does not exist."""
+    for path in paths:
+        if not path.exists():
+            raise usage_error(f"no such file: {path}")
+        if not path.is_file():
+            raise usage_error(f"not a file: {path}")
+
+
+def read_overrides(sets: Sequence[str] | None) -> list[Override]:
+    """Environment and `--set` overrides; a malformed `--set` exits 2."""
+    try:
+        return parse_overrides(sets or ())
+    except OverrideSyntaxError as exc:
+        raise usage_error(str(exc)) from None

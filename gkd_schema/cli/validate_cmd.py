@@ -1,0 +1,70 @@
+"""`gkd validate`: every mistake in every config file, with its line and a fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import typer
+
+from gkd_schema.cli.options import SET_OPTION, check_config_paths, read_overrides, usage_error
+from gkd_schema.reporting import render_reports
+from gkd_schema.validation import FileReport, validate_file
+
+
+def _deep_checks(report: FileReport) -> None:
+    """Environment checks (paths, tokenizers, data rows) for a valid config."""
+    if report.config is None:
+        return
+    try:
+        from gkd_schema.runner.preflight import run_preflight
+    except ImportError as exc:  # the `train` extra is missing
+        raise usage_error(
+            f"--deep needs the training extra ({exc.name} is missing): pip install 'gkd[train]'"
+        ) from None
+    for diagnostic in run_preflight(report.config, base_dir=Path.cwd(), check_output_dir=False):
+        report.add(diagnostic)
+
+
+def validate(
+    configs: list[Path] = typer.Argument(
+        ..., metavar="CONFIG...", help="Config files to check.", show_default=False
+    ),
+    output_format: str = typer.Option(
+        "text", "--format", "-f", help="Output: `text`, `json` or `github` (workflow annotations)."
+    ),
+    sets: list[str] | None = SET_OPTION,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print errors only."),
+    deep: bool = typer.Option(
+        False,
+        "--deep",
+        help=(
+            "Also check the environment: model paths, tokenizer and vocabulary of student "
+            "and teacher, data rows, memory estimate (needs the `train` extra; loads no weights)."
+        ),
+    ),
+) -> None:
+    """Check config files and report every error with file, line, column and a fix.
+
+    Exit 0 when all are valid (warnings allowed), 1 when any is invalid, 2 for usage errors.
+    """
+    if output_format not in ("text", "json", "github"):
+        raise usage_error(f"--format must be text, json or github, not {output_format!r}")
+    fmt: Literal["text", "json", "github"] = output_format  # type: ignore[assignment]
+    check_config_paths(configs)
+    overrides = read_overrides(sets)
+    reports = []
+    for path in configs:
+        report = validate_file(path, overrides)
+        if deep:
+            _deep_checks(report)
+        reports.append(report)
+    output = render_reports(reports, fmt, quiet=quiet)
+    if output:
+        typer.echo(output)
+    raise typer.Exit(0 if all(r.valid for r in reports) else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("validate")(validate)

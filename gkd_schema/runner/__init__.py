@@ -1,0 +1,1 @@
+"""Training runtime of `gkd run`: everything that imports torch, transformers or TRL."""

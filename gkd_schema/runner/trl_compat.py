@@ -1,0 +1,42 @@
+"""The one place that knows where TRL keeps its GKD trainer.
+
+TRL moved `GKDTrainer`/`GKDConfig` to `trl.experimental.gkd` (1.x); older releases
+exported them from `trl`. Everything else in gkd imports them from here, so a future
+move is a one-line change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from functools import cache
+from typing import Any
+
+
+@cache
+def gkd_classes() -> tuple[type[Any], type[Any]]:
+    """Return TRL's `(GKDConfig, GKDTrainer)` classes.
+
+    Raises:
+        ImportError: TRL (the `train` extra) is not installed, with what to install.
+    """
+    # TRL warns on every import from `trl.experimental`; gkd pins the location here.
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    try:
+        from trl.experimental.gkd import GKDConfig, GKDTrainer
+    except ImportError:
+        try:
+            from trl import GKDConfig, GKDTrainer
+        except ImportError as exc:
+            raise ImportError(
+                "gkd run needs TRL's GKD trainer; install the training extra: "
+                "pip install 'gkd[train]'"
+            ) from exc
+    return GKDConfig, GKDTrainer
+
+
+@cache
+def gkd_config_fields() -> frozenset[str]:
+    """Names of every keyword argument `GKDConfig` accepts."""
+    config_cls, _ = gkd_classes()
+    return frozenset(f.name for f in dataclasses.fields(config_cls) if f.init)
