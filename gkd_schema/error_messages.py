@@ -160,19 +160,21 @@ def _message(err: ErrorDetails, root: type[BaseModel], loc: Loc) -> str:
     return err["msg"]
 
 
+def _contains(container: Any, part: str | int) -> bool:
+    if isinstance(container, dict):
+        return isinstance(part, str) and part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
+
+
 def _clean_loc(err: ErrorDetails, data: Any) -> Loc:
     """Drop the parts pydantic adds for union members and validators."""
     loc: list[str | int] = []
     current = data
     raw = err["loc"]
     for i, part in enumerate(raw):
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
+        if _contains(current, part):
             current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            current = current[part]
-        elif i == len(raw) - 1 and err["type"] == "missing" and isinstance(part, str):
-            pass
-        else:
+        elif not (i == len(raw) - 1 and err["type"] == "missing" and isinstance(part, str)):
             continue
         loc.append(part)
     key = err.get("ctx", {}).get("key")

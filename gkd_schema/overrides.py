@@ -11,6 +11,7 @@ and `__` between nested keys: `GKD_TRAINING__LEARNING_RATE=2e-5` sets
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,10 +93,8 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> list[Override]:
     overrides = []
     for loc, value in _leaves(found, ()):
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(YamlLoadError):  # not YAML: keep the text as written
                 value, _ = load_yaml(value)
-            except YamlLoadError:
-                pass  # not YAML: keep the text as written
         name = ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(p) for p in loc).upper()
         overrides.append(Override(loc, value, f"environment variable {name}"))
     return overrides

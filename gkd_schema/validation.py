@@ -18,7 +18,13 @@ from gkd_schema.error_messages import diagnostics_from_errors
 from gkd_schema.models import RunConfig
 from gkd_schema.models.rules import check_rules
 from gkd_schema.models.run_config import COLLECT_RULES
-from gkd_schema.overrides import Override, apply_overrides, env_overrides, origin_of, parse_set_option
+from gkd_schema.overrides import (
+    Override,
+    apply_overrides,
+    env_overrides,
+    origin_of,
+    parse_set_option,
+)
 from gkd_schema.yaml_loader import PositionMap, YamlLoadError, decode_config_bytes, load_yaml
 
 
@@ -113,7 +119,7 @@ def validate_data(
 
 def validate_file(
     path: str | Path,
-    overrides: Sequence[str] | Sequence[Override] = (),
+    overrides: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> FileReport:
     """Validate one config file with `--set` overrides and environment variables.
@@ -121,10 +127,8 @@ def validate_file(
     Args:
         path: The YAML file. It must exist (callers report a missing file as a
             usage error before calling this).
-        overrides: `KEY=VALUE` strings from `--set` (or parsed `Override`s),
-            highest precedence.
+        overrides: `KEY=VALUE` strings from `--set`, highest precedence.
         environ: Environment to read `GKD_*` variables from; `os.environ` when None.
-            Ignored when `overrides` are already parsed `Override`s.
 
     Returns:
         The report; `report.config` is set when the file is valid.
@@ -134,11 +138,7 @@ def validate_file(
         OSError: the file cannot be read.
     """
     report = FileReport(path=str(path))
-    parsed = (
-        list(overrides)  # type: ignore[arg-type]
-        if overrides and isinstance(overrides[0], Override)
-        else parse_overrides(overrides, environ)  # type: ignore[arg-type]
-    )
+    parsed = parse_overrides(overrides, environ)
     try:
         data, report.positions = load_yaml(decode_config_bytes(Path(path).read_bytes()))
     except YamlLoadError as exc:

@@ -96,7 +96,8 @@ def _mark(node: Node) -> Mark:
 
 def _scalar(node: ScalarNode) -> Any:
     """Convert a scalar by its YAML 1.2 core-schema tag."""
-    kind = node.tag[len(_TAG) :] if node.tag.startswith(_TAG) else node.tag
+    tag = str(node.tag)
+    kind = tag[len(_TAG) :] if tag.startswith(_TAG) else tag
     text: str = node.value
     if kind in ("str", "timestamp"):  # YAML 1.2 has no timestamps: keep the text
         return text
@@ -224,7 +225,7 @@ def load_yaml(
         YamlLoadError: syntax errors, unsafe tags, duplicate keys, bounds exceeded.
     """
     yaml = YAML(typ="safe", pure=True)
-    yaml.version = (1, 2)  # type: ignore[assignment]
+    yaml.version = (1, 2)
     try:
         root = yaml.compose(io.StringIO(text))
     except MarkedYAMLError as exc:

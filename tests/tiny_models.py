@@ -66,7 +66,10 @@ def build_model(
     with_tokenizer: bool = True,
     **tokenizer_kwargs: Any,
 ) -> Path:
-    """Save a tiny random OLMo-2 causal LM (its tokenizer class is the generic one) (and, by default, its tokenizer) to `out_dir`.
+    """Save a tiny random OLMo-2 causal LM (and, by default, its tokenizer) to `out_dir`.
+
+    OLMo-2 because transformers 5 picks the tokenizer class from the model type,
+    and OLMo-2's is the generic one that keeps this character-level tokenizer.
 
     Args:
         out_dir: Where to save it.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gkd_schema.overrides import Override, OverrideSyntaxError
+from gkd_schema.overrides import OverrideSyntaxError
 from gkd_schema.validation import parse_overrides
 
 SET_OPTION = typer.Option(
@@ -36,9 +36,10 @@ def check_config_paths(paths: Sequence[Path]) -> None:
             raise usage_error(f"not a file: {path}")
 
 
-def read_overrides(sets: Sequence[str] | None) -> list[Override]:
-    """Environment and `--set` overrides; a malformed `--set` exits 2."""
+def read_overrides(sets: Sequence[str] | None) -> list[str]:
+    """The `--set` strings, checked up front so a malformed one exits 2."""
     try:
-        return parse_overrides(sets or ())
+        parse_overrides(sets or ())
     except OverrideSyntaxError as exc:
         raise usage_error(str(exc)) from None
+    return list(sets or ())

@@ -15,9 +15,36 @@ DATA_FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
 class DatasetSource(StrictModel):
     """One split of data: a local file (`path`) or a Hub dataset (`name`), not both."""
 
+    # The schema form of `_one_source`, so editors flag what `gkd validate` would:
+    # exactly one of `path`/`name` as a string; with `path`, no `config` or `split`.
     model_config = StrictModel.model_config | {
         "json_schema_extra": {
-            "oneOf": [{"required": ["path"]}, {"required": ["name"]}],
+            "oneOf": [
+                {
+                    "required": ["path"],
+                    "properties": {
+                        "path": {"type": "string"},
+                        "config": {
+                            "type": "null",
+                            "errorMessage": "`config` applies to Hub datasets (`name`); "
+                            "remove it or use `name` instead of `path`",
+                        },
+                        "split": {
+                            "const": "train",
+                            "errorMessage": "`split` applies to Hub datasets (`name`); a "
+                            "local `path` is one split: remove it or use one file per split",
+                        },
+                    },
+                    "errorMessage": "give exactly one of `path` (a local file) or `name` "
+                    "(a Hub dataset)",
+                },
+                {
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}},
+                    "errorMessage": "give exactly one of `path` (a local file) or `name` "
+                    "(a Hub dataset)",
+                },
+            ],
         }
     }
 

@@ -175,7 +175,7 @@ LossImplementation = Literal["chunked", "fused", "trl", "liger"]
 class GkdSection(GkdParams):
     """The `gkd` section of a run config: a `GkdParams` whose teacher is required."""
 
-    teacher_model_name_or_path: ModelId = Field(  # type: ignore[assignment]
+    teacher_model_name_or_path: ModelId = Field(
         description=(
             "The teacher model (required for a run): a Hugging Face Hub repo id "
             "(`namespace/name`) or a local path starting with `/`, `./`, `../` or `~`. "

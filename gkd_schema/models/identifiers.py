@@ -20,7 +20,16 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _HUB_HOSTS = ("huggingface.co/", "hf.co/")
 
 # A local path or a repo id; the JSON Schema carries the same rule so editors agree.
-MODEL_ID_PATTERN = rf"^(?:(?:/|\./|\.\./|~).*|(?:{_HUB_PART}/)?{_HUB_PART})$"
+# `[\s\S]*` because a local path may hold any character (`.` stops at a newline);
+# the lookahead is the `--`/`..` rule of `check_model_id`. ECMA-262 and Python `re`
+# read it alike; it is only used in the schema, never by pydantic's Rust regex.
+MODEL_ID_PATTERN = (
+    rf"^(?:(?:/|\./|\.\./|~)[\s\S]*|(?![\s\S]*(?:--|\.\.))(?:{_HUB_PART}/)?{_HUB_PART})$"
+)
+MODEL_ID_PATTERN_MESSAGE = (
+    "Use a Hub repo id like `Qwen/Qwen2.5-0.5B-Instruct` (letters, digits, `.`, `_`, `-`) "
+    "or a local path starting with `/`, `./`, `../` or `~`."
+)
 
 
 def is_local_path(value: str) -> bool:
@@ -89,7 +98,11 @@ ModelId = Annotated[
     AfterValidator(check_model_id),
     Field(
         examples=["Qwen/Qwen2.5-0.5B-Instruct", "./checkpoints/student"],
-        json_schema_extra={"pattern": MODEL_ID_PATTERN, "minLength": 1},
+        json_schema_extra={
+            "pattern": MODEL_ID_PATTERN,
+            "minLength": 1,
+            "patternErrorMessage": MODEL_ID_PATTERN_MESSAGE,
+        },
     ),
 ]
 """A Hub repo id (`name` or `namespace/name`) or a local path (`/`, `./`, `../`, `~`)."""

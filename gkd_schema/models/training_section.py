@@ -33,6 +33,61 @@ CheckpointPath = Annotated[str, Field(pattern=r"^(/|\./|\.\./|~)", min_length=2)
 class TrainingSection(StrictModel):
     """Optimisation, precision, cadence and output of the run."""
 
+    # The schema form of `_precision_and_cadence`, so editors flag what it rejects.
+    model_config = StrictModel.model_config | {
+        "json_schema_extra": {
+            "allOf": [
+                {
+                    "if": {"required": ["bf16"], "properties": {"bf16": {"const": True}}},
+                    "then": {
+                        "properties": {
+                            "fp16": {
+                                "enum": [False, None],
+                                "errorMessage": "`bf16` and `fp16` are both true; keep one "
+                                "(bf16 on Ampere or newer GPUs)",
+                            }
+                        }
+                    },
+                },
+                {
+                    "if": {
+                        "required": ["eval_strategy"],
+                        "properties": {"eval_strategy": {"const": "steps"}},
+                    },
+                    "then": {
+                        "required": ["eval_steps"],
+                        "properties": {
+                            "eval_steps": {
+                                "type": "integer",
+                                "errorMessage": "`eval_strategy: steps` needs `eval_steps`",
+                            }
+                        },
+                        "errorMessage": "`eval_strategy: steps` needs `eval_steps`; add "
+                        "`eval_steps: 100` (for example)",
+                    },
+                },
+                {
+                    "if": {
+                        "required": ["save_strategy"],
+                        "properties": {"save_strategy": {"const": "best"}},
+                    },
+                    "then": {
+                        "required": ["eval_strategy"],
+                        "properties": {
+                            "eval_strategy": {
+                                "enum": ["steps", "epoch"],
+                                "errorMessage": "`save_strategy: best` needs evaluation; set "
+                                "`eval_strategy` to steps or epoch",
+                            }
+                        },
+                        "errorMessage": "`save_strategy: best` needs evaluation; set "
+                        "`eval_strategy` to steps or epoch",
+                    },
+                },
+            ]
+        }
+    }
+
     output_dir: str = Field(
         min_length=1,
         examples=["runs/qwen-gkd"],
@@ -104,9 +159,11 @@ class TrainingSection(StrictModel):
     save_total_limit: int | None = Field(
         default=None, ge=1, description="Keep at most this many checkpoints (oldest deleted first)."
     )
-    seed: int = Field(default=42, ge=0, description="Random seed for initialisation, data order and on-policy decisions.")
+    seed: int = Field(
+        default=42, ge=0, description="Random seed for initialisation, data order and on-policy decisions."
+    )
     report_to: list[ReportTarget] = Field(
-        default_factory=lambda: ["none"],
+        default_factory=lambda: list[ReportTarget](["none"]),
         description="Experiment trackers to log to; `none` logs only to the console and output_dir.",
     )
     resume: Literal["never", "auto"] | CheckpointPath = Field(
