@@ -126,13 +126,26 @@ def _type_message(err: ErrorDetails) -> str:
     return message
 
 
-def _message(err: ErrorDetails, root: type[BaseModel], loc: Loc) -> str:
+def _misspelling_of(name: str, parent: Any) -> str | None:
+    """A key written next to a missing one that looks like a typo of it."""
+    if not isinstance(parent, dict):
+        return None
+    near = [key for key in parent if key != name and suggest(name, [key]) == key]
+    return near[0] if near else None
+
+
+def _message(err: ErrorDetails, root: type[BaseModel], loc: Loc, data: Any = None) -> str:
     kind = err["type"]
     ctx = err.get("ctx", {})
     if kind == "missing":
         owner = ".".join(str(p) for p in loc[:-1])
         where = f" under `{owner}:`" if owner else ""
-        return f"required key is missing; add `{loc[-1]}:`{where}"
+        parent = data
+        for part in loc[:-1]:
+            parent = parent[part] if _contains(parent, part) else None
+        typo = _misspelling_of(str(loc[-1]), parent)
+        hint = f" (is `{typo}` a misspelling of it?)" if typo else ""
+        return f"required key is missing; add `{loc[-1]}:`{where}{hint}"
     if kind == "extra_forbidden":
         model, _ = _field_at(root, loc)
         known = sorted(model.model_fields) if model else []
@@ -196,7 +209,7 @@ def diagnostics_from_errors(
     by_loc: dict[Loc, list[tuple[str, str]]] = {}
     for err in errors:
         loc = _clean_loc(err, data)
-        by_loc.setdefault(loc, []).append((err["type"], _message(err, root, loc)))
+        by_loc.setdefault(loc, []).append((err["type"], _message(err, root, loc, data)))
     out = []
     for loc, found in by_loc.items():
         messages = list(dict.fromkeys(message for _, message in found))

@@ -135,12 +135,16 @@ def validate_file(
 
     Raises:
         OverrideSyntaxError: a malformed `--set` string.
-        OSError: the file cannot be read.
     """
     report = FileReport(path=str(path))
     parsed = parse_overrides(overrides, environ)
     try:
-        data, report.positions = load_yaml(decode_config_bytes(Path(path).read_bytes()))
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        report.add(Diagnostic((), f"cannot read the file: {exc.strerror}", "unreadable_file"))
+        return report
+    try:
+        data, report.positions = load_yaml(decode_config_bytes(raw))
     except YamlLoadError as exc:
         mark = exc.mark
         report.add(

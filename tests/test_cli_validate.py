@@ -153,3 +153,17 @@ def test_unreadable_yaml_exits_1(runner: CliRunner) -> None:
     result = runner.invoke(app, ["validate", str(CONFIGS / "negative" / "python_tag.yaml")])
     assert result.exit_code == 1
     assert "python_tag.yaml:3:17: the tag `tag:yaml.org,2002:python/object/apply:os.system`" in result.stdout
+
+
+def test_a_directory_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"gkd: not a file: {tmp_path}"
+
+
+def test_unreadable_file_is_a_report_not_a_traceback(tmp_path: Path) -> None:
+    from gkd_schema.validation import validate_file
+
+    report = validate_file(tmp_path, environ={})
+    assert not report.valid
+    assert [d.type for d in report.errors] == ["unreadable_file"]
