@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from gkd_schema.json_schema_draft7 import to_draft7
 from gkd_schema.json_schema_walk import JsonSchema, map_schema
 from gkd_schema.models import GkdParams, RunConfig
-from gkd_schema.schema_presentation import EditorJsonSchema, present
+from gkd_schema.schema_presentation import EditorJsonSchema, humanize, present
 
 
 class SchemaBlock(StrEnum):
@@ -48,15 +48,13 @@ _KEY_ORDER = (
     "required", "additionalProperties", "allOf", "anyOf", "oneOf", "if", "then", "else",
     "definitions",
 )
-_ROOT_DESCRIPTIONS: dict[SchemaBlock, str] = {
+# Appended to the root model's own docstring: what a reader of the schema file needs.
+_ROOT_NOTES: dict[SchemaBlock, str] = {
     SchemaBlock.CONFIG: (
-        "A gkd distillation run. `gkd validate` checks everything this schema checks, "
-        "plus the cross-field rules listed in docs/editors.md."
+        "`gkd validate` checks everything this schema checks, plus the rules listed in "
+        "docs/editors.md (cross-field rules, finite numbers, the environment)."
     ),
-    SchemaBlock.GKD: (
-        "The GKD parameters (teacher, temperature, lmbda, beta, ...) as one block, "
-        "compatible with TRL's GKDConfig names and defaults."
-    ),
+    SchemaBlock.GKD: "Names, defaults and ranges follow TRL's GKDConfig.",
 }
 
 
@@ -72,7 +70,10 @@ def build_schema(block: SchemaBlock = SchemaBlock.CONFIG) -> JsonSchema:
     model = _MODELS[block]
     generated = model.model_json_schema(schema_generator=EditorJsonSchema, mode="validation")
     schema = to_draft7(present(generated))
-    schema["description"] = schema["markdownDescription"] = _ROOT_DESCRIPTIONS[block]
+    if schema.get("title") == model.__name__:
+        schema["title"] = humanize(model.__name__)
+    description = f"{model.__doc__.strip() if model.__doc__ else ''} {_ROOT_NOTES[block]}".strip()
+    schema["description"] = schema["markdownDescription"] = description
     ordered: JsonSchema = map_schema(schema, _in_reading_order)
     return ordered
 

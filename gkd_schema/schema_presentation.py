@@ -91,7 +91,8 @@ def present(schema: JsonSchema) -> JsonSchema:
     for name, definition in (schema.get("$defs") or schema.get("definitions") or {}).items():
         if definition.get("title") in (None, name):
             definition["title"] = humanize(name)
-    return map_schema(schema, _describe)
+    described: JsonSchema = map_schema(schema, _describe)
+    return described
 
 
 def range_text(node: JsonSchema) -> str | None:

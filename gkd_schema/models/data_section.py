@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 from gkd_schema.models.base import StrictModel
 
 DATA_FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+_ONE_SOURCE = "give exactly one of `path` (a local file) or `name` (a Hub dataset)"
 
 
 class DatasetSource(StrictModel):
@@ -24,6 +25,7 @@ class DatasetSource(StrictModel):
                     "required": ["path"],
                     "properties": {
                         "path": {"type": "string"},
+                        "name": {"type": "null", "errorMessage": _ONE_SOURCE},
                         "config": {
                             "type": "null",
                             "errorMessage": "`config` applies to Hub datasets (`name`); "
@@ -35,14 +37,15 @@ class DatasetSource(StrictModel):
                             "local `path` is one split: remove it or use one file per split",
                         },
                     },
-                    "errorMessage": "give exactly one of `path` (a local file) or `name` "
-                    "(a Hub dataset)",
+                    "errorMessage": _ONE_SOURCE,
                 },
                 {
                     "required": ["name"],
-                    "properties": {"name": {"type": "string"}},
-                    "errorMessage": "give exactly one of `path` (a local file) or `name` "
-                    "(a Hub dataset)",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "path": {"type": "null", "errorMessage": _ONE_SOURCE},
+                    },
+                    "errorMessage": _ONE_SOURCE,
                 },
             ],
         }
@@ -53,6 +56,7 @@ class DatasetSource(StrictModel):
         min_length=1,
         pattern=r"\.(jsonl|json|parquet|csv)$",
         examples=["data/train.jsonl"],
+        json_schema_extra={"patternErrorMessage": "Use a .jsonl, .json, .parquet or .csv file."},
         description=(
             "A local data file: .jsonl, .json, .parquet or .csv, relative to the directory "
             "gkd runs in. Rows hold `messages` (a list of {role, content}) or "

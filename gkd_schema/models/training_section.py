@@ -27,7 +27,17 @@ ReportTarget = Literal[
     "none", "all", "tensorboard", "wandb", "mlflow", "comet_ml", "clearml", "trackio",
     "dvclive", "neptune", "swanlab", "codecarbon",
 ]
-CheckpointPath = Annotated[str, Field(pattern=r"^(/|\./|\.\./|~)", min_length=2)]
+CheckpointPath = Annotated[
+    str,
+    Field(
+        pattern=r"^(/|\./|\.\./|~)",
+        min_length=2,
+        json_schema_extra={
+            "patternErrorMessage": "Use `never`, `auto`, or a checkpoint path starting with "
+            "`/`, `./`, `../` or `~`."
+        },
+    ),
+]
 
 
 class TrainingSection(StrictModel):
@@ -59,7 +69,8 @@ class TrainingSection(StrictModel):
                         "properties": {
                             "eval_steps": {
                                 "type": "integer",
-                                "errorMessage": "`eval_strategy: steps` needs `eval_steps`",
+                                "errorMessage": "`eval_strategy: steps` needs `eval_steps`; add "
+                                "`eval_steps: 100` (for example)",
                             }
                         },
                         "errorMessage": "`eval_strategy: steps` needs `eval_steps`; add "
