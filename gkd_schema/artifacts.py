@@ -47,6 +47,19 @@ def write_artifacts(root: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    for written_path in write_artifacts(Path(sys.argv[1] if len(sys.argv) > 1 else ".")):
+def main(argv: list[str]) -> int:
+    """Regenerate the artifacts under the repository root given (default: here)."""
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print("usage: python -m gkd_schema.artifacts [REPO_ROOT]", file=sys.stderr)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    root = Path(argv[0] if argv else ".")
+    if not (root / "pyproject.toml").is_file():
+        print(f"{root} is not the gkd repository root (no pyproject.toml)", file=sys.stderr)
+        return 2
+    for written_path in write_artifacts(root):
         print(f"wrote {written_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
