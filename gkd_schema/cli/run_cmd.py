@@ -1,9 +1,133 @@
-"""`gkd run`: not implemented yet."""
+"""`gkd run`: validate, preflight, then distil and save (or `--dry-run`).
+
+Thin by design: the work is in `gkd_schema.runner`, imported only inside the command
+so `gkd --help` and `gkd validate` never load torch, transformers or TRL.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 import typer
+
+from gkd_schema.cli.options import SET_OPTION, check_config_paths, read_overrides, usage_error
+from gkd_schema.reporting import render_reports
+from gkd_schema.validation import FileReport, validate_file
+
+
+def _preflight(report: FileReport) -> None:
+    """Add the environment checks' findings (`gkd validate --deep`) to `report`."""
+    if report.config is None:
+        return
+    from gkd_schema.runner.preflight import run_preflight
+
+    # The runner checks the output directory itself, knowing --overwrite and resume.
+    for diagnostic in run_preflight(report.config, base_dir=Path.cwd(), check_output_dir=False):
+        report.add(diagnostic)
+
+
+def _require_training_extra() -> None:
+    """Exit 2 with what to install when the `train` extra is missing."""
+    import importlib.util
+
+    for module in ("torch", "transformers", "trl", "datasets", "accelerate"):
+        if importlib.util.find_spec(module) is None:
+            raise usage_error(
+                f"gkd run needs the training extra ({module} is missing): pip install 'gkd[train]'"
+            )
+
+
+def run(
+    config: Path = typer.Argument(..., metavar="CONFIG", help="The run config.", show_default=False),
+    sets: list[str] | None = SET_OPTION,
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Check everything and print the exact TRL arguments and what would be loaded; "
+        "load no weights, write nothing.",
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace a previous run in a non-empty `output_dir` (its checkpoints and "
+        "outputs are removed; other files are kept).",
+    ),
+    num_processes: int = typer.Option(
+        1,
+        "--num-processes",
+        min=1,
+        help="Processes to train with on this machine (one per GPU), via `accelerate launch`.",
+    ),
+    accelerate_config: Path | None = typer.Option(
+        None,
+        "--accelerate-config",
+        help="An `accelerate config` file (DeepSpeed, FSDP, multi-node); implies a launch.",
+    ),
+    output_format: str = typer.Option(
+        "text", "--format", "-f", help="How config errors are printed: `text`, `json` or `github`."
+    ),
+) -> None:
+    """Distil the teacher into the student as CONFIG says, and save the result.
+
+    Validates (as `gkd validate`), preflights (as `gkd validate --deep`), then trains
+    with TRL's GKD trainer. Exit 0 finished, 1 invalid config or failed run,
+    2 usage error, 130 stopped by Ctrl-C (resume with `training.resume: auto`).
+    """
+    if output_format not in ("text", "json", "github"):
+        raise usage_error(f"--format must be text, json or github, not {output_format!r}")
+    fmt: Literal["text", "json", "github"] = output_format  # type: ignore[assignment]
+    check_config_paths([config])
+    if accelerate_config is not None:
+        check_config_paths([accelerate_config])
+    overrides = read_overrides(sets)
+    _require_training_extra()
+
+    from gkd_schema.runner.launch import is_main_process_env, relaunch
+
+    main = is_main_process_env()
+    report = validate_file(config, overrides)
+    _preflight(report)
+    if not report.valid or report.warnings:
+        output = render_reports([report], fmt)
+        if output and main:
+            typer.echo(output, err=not report.valid)
+    if not report.valid or report.config is None:
+        raise typer.Exit(1)
+
+    from gkd_schema.runner.run import execute
+    from gkd_schema.runner.setup import RunFailedError, RunSetupError
+
+    launch = not dry_run and (num_processes > 1 or accelerate_config is not None)
+    try:
+        code = execute(
+            report.config,
+            base_dir=Path.cwd(),
+            overwrite=overwrite,
+            dry_run=dry_run or launch,
+            echo=typer.echo if not launch else (lambda _line: None),
+        )
+    except RunSetupError as exc:
+        for diagnostic in exc.diagnostics:
+            report.add(diagnostic)
+        if main:
+            typer.echo(render_reports([report], fmt), err=True)
+        raise typer.Exit(1) from None
+    except RunFailedError as exc:
+        typer.echo(f"gkd run: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if launch:
+        child_args = [arg for s in sets or () for arg in ("--set", s)]
+        child_args += ["--overwrite"] if overwrite else []
+        code = relaunch(
+            config,
+            child_args,
+            num_processes=num_processes,
+            accelerate_config=accelerate_config,
+        )
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
+    app.command("run")(run)

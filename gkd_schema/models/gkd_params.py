@@ -194,7 +194,8 @@ class GkdSection(GkdParams):
         description=(
             "How the generalized JSD loss is computed. `chunked` (default, any device): "
             "TRL's numbers, token chunk by chunk, a fraction of the memory. `fused`: also "
-            "never builds the full logits. `trl`: TRL's own loss. `liger`: Liger's fused "
-            "kernel (needs `liger-kernel` and a CUDA GPU)."
+            "never builds the full logits (single process; needs a plain linear `lm_head`). "
+            "`trl`: TRL's own loss. `liger`: Liger's fused kernel (needs `liger-kernel` and a "
+            "CUDA GPU)."
         ),
     )

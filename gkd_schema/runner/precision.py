@@ -36,6 +36,7 @@ class Precision:
         student_dtype: `dtype` for loading the student.
         teacher_dtype: `dtype` for loading the teacher.
         reason: One line for the start banner.
+        device_kind: `cuda`, `xpu`, `mps` or `cpu`.
     """
 
     bf16: bool
@@ -43,6 +44,7 @@ class Precision:
     student_dtype: str
     teacher_dtype: str
     reason: str
+    device_kind: str = "cpu"
 
     @property
     def label(self) -> str:
@@ -99,4 +101,5 @@ def choose_precision(config: RunConfig, device: DeviceInfo) -> Precision:
         student_dtype=_load_dtype(config.model.dtype),
         teacher_dtype=_load_dtype(teacher_requested),
         reason=reason,
+        device_kind=device.kind,
     )

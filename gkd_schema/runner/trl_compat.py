@@ -8,6 +8,7 @@ move is a one-line change.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from functools import cache
 from typing import Any
@@ -22,17 +23,16 @@ def gkd_classes() -> tuple[type[Any], type[Any]]:
     """
     # TRL warns on every import from `trl.experimental`; gkd pins the location here.
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    try:
-        from trl.experimental.gkd import GKDConfig, GKDTrainer
-    except ImportError:
+    for location in ("trl.experimental.gkd", "trl"):
         try:
-            from trl import GKDConfig, GKDTrainer
-        except ImportError as exc:
-            raise ImportError(
-                "gkd run needs TRL's GKD trainer; install the training extra: "
-                "pip install 'gkd[train]'"
-            ) from exc
-    return GKDConfig, GKDTrainer
+            module = importlib.import_module(location)
+            return module.GKDConfig, module.GKDTrainer
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError(
+        "gkd run needs TRL's GKD trainer (trl.experimental.gkd); install the training "
+        "extra: pip install 'gkd[train]'"
+    )
 
 
 @cache
@@ -40,3 +40,10 @@ def gkd_config_fields() -> frozenset[str]:
     """Names of every keyword argument `GKDConfig` accepts."""
     config_cls, _ = gkd_classes()
     return frozenset(f.name for f in dataclasses.fields(config_cls) if f.init)
+
+
+def unwrap_for_generation() -> Any:
+    """TRL's `unwrap_model_for_generation` context manager (handles ZeRO-3 gathering)."""
+    from trl.models.utils import unwrap_model_for_generation
+
+    return unwrap_model_for_generation

@@ -1,0 +1,55 @@
+"""Never write a run into a directory that already holds another run's files.
+
+The rule itself lives in `gkd_schema.runner.output_dir.plan_output`, which `gkd run`
+applies when it starts; preflight asks the same function so the two can never
+disagree. In short: a non-empty `training.output_dir` is an error unless the run
+resumes (`resume: auto` needs a complete `checkpoint-N` there; a checkpoint path must
+be a complete checkpoint) or `--overwrite` is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from gkd_schema.diagnostics import Diagnostic
+from gkd_schema.models import TrainingSection
+from gkd_schema.runner.preflight.locate import resolve_path
+
+_SHOWN = 4  # entries of an occupied directory named in the message
+
+
+def _listing(directory: Path) -> str:
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in directory.iterdir())
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
+
+
+def check_output_dir(
+    training: TrainingSection, *, base_dir: Path, overwrite: bool
+) -> list[Diagnostic]:
+    """Check that the run may write to `training.output_dir`, as `gkd run` will.
+
+    Args:
+        training: The `training` section.
+        base_dir: Where relative paths start.
+        overwrite: `--overwrite` was given: an occupied directory is allowed.
+
+    Returns:
+        At most one error: an occupied directory, a file in its place, or a checkpoint
+        to resume from that is missing or incomplete.
+    """
+    from gkd_schema.runner.output_dir import OutputDirError, plan_output
+
+    output_dir = resolve_path(training.output_dir, base_dir)
+    try:
+        plan_output(output_dir, training.resume, overwrite=overwrite, base_dir=base_dir)
+    except OutputDirError as exc:
+        diagnostic = exc.diagnostic
+        occupied = output_dir.is_dir() and any(output_dir.iterdir())
+        if diagnostic.loc == ("training", "output_dir") and occupied:
+            # Naming what is there tells a stale run from a wrong path at a glance.
+            message = f"{diagnostic.message} (it holds {_listing(output_dir)})"
+            diagnostic = replace(diagnostic, message=message)
+        return [diagnostic]
+    return []
