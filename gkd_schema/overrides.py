@@ -91,7 +91,7 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> list[Override]:
         return []
     found = _MappingEnvSource(environ)()
     overrides = []
-    for loc, value in _leaves(found, ()):
+    for loc, value in (item for key in found for item in _leaves(found[key], (key,))):
         if isinstance(value, str):
             with contextlib.suppress(YamlLoadError):  # not YAML: keep the text as written
                 value, _ = load_yaml(value)

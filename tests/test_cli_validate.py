@@ -167,3 +167,10 @@ def test_unreadable_file_is_a_report_not_a_traceback(tmp_path: Path) -> None:
     report = validate_file(tmp_path, environ={})
     assert not report.valid
     assert [d.type for d in report.errors] == ["unreadable_file"]
+
+
+def test_unrelated_gkd_variables_are_ignored(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GKD_REQUIRE_EDITOR_TESTS", "1")
+    monkeypatch.setenv("GKD_HOME", "/somewhere")
+    result = runner.invoke(app, ["validate", str(GOOD)])
+    assert result.exit_code == 0, result.output
