@@ -20,6 +20,7 @@ from gkd_schema.runner.jsd_plan import (
     default_chunk_bytes,
     plan_rows,
     reject_teacher_grad,
+    release_scaled_grads,
 )
 from gkd_schema.runner.jsd_rows import Workspace, jsd_rows
 
@@ -54,19 +55,12 @@ class _ChunkedJSD(torch.autograd.Function):
             total += loss.sum()
             if grad is not None and chunk_grad is not None:
                 grad.view(-1, vocab_size).index_copy_(0, rows, ws.in_io_dtype(chunk_grad))
-        ctx.grad = grad
+        ctx.grads = (grad,)
         return (total / plan.divisor).to(student_logits.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        if ctx.grad is None:
-            raise RuntimeError(
-                "backward through the chunked JSD loss twice is not supported: its gradient buffer is scaled in place"
-            )
-        grad, ctx.grad = ctx.grad, None
-        # In place: a second full-size gradient is exactly what this loss avoids.
-        if not torch.equal(grad_output, torch.ones_like(grad_output)):
-            grad.mul_(grad_output.to(grad.dtype))
+        (grad,) = release_scaled_grads(ctx, grad_output, "chunked")
         return grad, None, None, None, None
 
 

@@ -20,6 +20,7 @@ from gkd_schema.runner.jsd_plan import (
     default_chunk_bytes,
     plan_rows,
     reject_teacher_grad,
+    release_scaled_grads,
 )
 from gkd_schema.runner.jsd_rows import Workspace, jsd_rows
 
@@ -86,16 +87,7 @@ class _FusedLinearJSD(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        if ctx.grads is None:
-            raise RuntimeError(
-                "backward through the fused JSD loss twice is not supported: its gradient buffers are scaled in place"
-            )
-        grads, ctx.grads = ctx.grads, None
-        # In place: the buffers are as large as the weight, and nothing else holds them.
-        if not torch.equal(grad_output, torch.ones_like(grad_output)):
-            for grad in grads:
-                if grad is not None:
-                    grad.mul_(grad_output.to(grad.dtype))
+        grads = release_scaled_grads(ctx, grad_output, "fused")
         return (*grads, None, None, None, None, None, None)
 
 

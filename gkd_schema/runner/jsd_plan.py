@@ -72,6 +72,28 @@ def check_loss_arguments(beta: float, temperature: float, reduction: str) -> Non
         )
 
 
+def release_scaled_grads(
+    ctx: object, grad_output: torch.Tensor, loss_name: str
+) -> tuple[torch.Tensor | None, ...]:
+    """Hand the gradients saved in forward (`ctx.grads`) to backward, scaled in place.
+
+    In place because the buffers are as large as the inputs and nothing else holds
+    them; so a second backward through the same loss is refused.
+    """
+    grads: tuple[torch.Tensor | None, ...] | None = getattr(ctx, "grads", None)
+    if grads is None:
+        raise RuntimeError(
+            f"backward through the {loss_name} JSD loss twice is not supported: "
+            "its gradient buffers are scaled in place"
+        )
+    ctx.grads = None  # type: ignore[attr-defined]
+    if not torch.equal(grad_output, torch.ones_like(grad_output)):
+        for grad in grads:
+            if grad is not None:
+                grad.mul_(grad_output.to(grad.dtype))
+    return grads
+
+
 def rows_per_chunk(vocab_size: int, chunk_bytes: int) -> int:
     """How many token rows fit in one float32 `[rows, vocab]` buffer of `chunk_bytes`.
 
