@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
-        f"gkd validate examples/*.yaml ({len(EXAMPLES)} files)": [*_gkd_command(), "validate", *EXAMPLES],
+        f"gkd validate examples/**/*.yaml ({len(EXAMPLES)} files)": [*_gkd_command(), "validate", *EXAMPLES],
         "python -c 'import trl.experimental.gkd'": [sys.executable, "-c", "import trl.experimental.gkd"],
     }
     for cmd in commands.values():  # warm the file cache once
