@@ -83,7 +83,14 @@ def run(
     overrides = read_overrides(sets)
     _require_training_extra()
 
-    from gkd_schema.runner.launch import is_main_process_env, relaunch
+    from gkd_schema.runner.launch import has_accelerator, is_main_process_env, relaunch
+
+    if accelerate_config is not None and not dry_run:
+        from gkd_schema.runner.accelerate_config import accelerate_config_problem
+
+        if problem := accelerate_config_problem(accelerate_config, has_gpu=has_accelerator()):
+            typer.echo(f"gkd run: {problem}", err=True)
+            raise typer.Exit(1)
 
     main = is_main_process_env()
     report = validate_file(config, overrides)

@@ -153,7 +153,7 @@ def run_eval(
     from transformers.utils import logging as hf_logging
 
     from gkd_schema.runner.data_loading import load_split
-    from gkd_schema.runner.precision import choose_precision, detect_device
+    from gkd_schema.runner.precision import precision_for
 
     # Weight-loading progress bars would interleave with the table on the terminal.
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -162,8 +162,7 @@ def run_eval(
     if source is None:
         raise EvalTargetError("the config has no `data.eval` split; add one or use --split train")
     rows = load_split(source, plan.split, base_dir)
-    device_info = detect_device()
-    precision = choose_precision(config, device_info)
+    device_info, precision = precision_for(config, base_dir)
     device = "cuda" if device_info.kind == "cuda" else device_info.kind
     m = config.model
     tokenizer = AutoTokenizer.from_pretrained(

@@ -172,8 +172,9 @@ def _train(
     with graceful_interrupt(say) as flag, one_warning_per_kind():
         try:
             trainer, tokenizer = build_trainer(plan, train, evaluation, extra_callbacks)
-        except (OSError, ValueError, KeyError) as exc:
-            # Missing files, vocabulary mismatch, no pad token: a sentence, not a traceback.
+        except (OSError, ValueError, KeyError, RuntimeError, ImportError) as exc:
+            # Missing files, vocabulary mismatch, no pad token, an accelerate setup the
+            # machine cannot run: a sentence, not a traceback.
             raise RunFailedError(f"could not load the models or build the trainer: {exc}") from exc
         timer = StepTimer(trainer.on_policy)
         stopper = StopOnInterrupt(flag, trainer.accelerator.device)

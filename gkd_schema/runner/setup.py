@@ -12,7 +12,7 @@ from typing import Any
 from gkd_schema.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.output_dir import OutputDirError, OutputPlan, plan_output
-from gkd_schema.runner.precision import DeviceInfo, Precision, choose_precision, detect_device
+from gkd_schema.runner.precision import DeviceInfo, Precision, precision_for
 from gkd_schema.runner.trainer_args import (
     TrainerArgsError,
     build_trainer_kwargs,
@@ -77,8 +77,7 @@ def plan_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False) -> R
         RunSetupError: Every problem found (bad `extra_args`, TRL rejecting a value,
             an occupied output directory).
     """
-    device = detect_device()
-    precision = choose_precision(config, device)
+    device, precision = precision_for(config, base_dir)
     output_dir = resolve_path(config.training.output_dir, base_dir)
     errors: list[Diagnostic] = []
     kwargs: dict[str, Any] = {}

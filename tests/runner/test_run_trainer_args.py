@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devices import AMPERE, CPU, TURING
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,9 +19,6 @@ from gkd_schema.runner.trainer_args import (
 )
 from gkd_schema.runner.trl_compat import gkd_config_fields
 
-CPU = DeviceInfo("cpu", "CPU", False)
-AMPERE = DeviceInfo("cuda", "NVIDIA A100", True)
-TURING = DeviceInfo("cuda", "Tesla T4", False)
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -193,3 +193,22 @@ def locate_hub_dataset(repo_id: str, *, loc: Loc) -> tuple[Path | None, list[Dia
     except (LocalEntryNotFoundError, FileNotFoundError, OSError):
         return None, [_not_cached(loc, repo_id, "dataset", "the checks of its rows")]
     return Path(str(folder)), []
+
+
+def checkpoint_dtype(value: str, *, base_dir: Path, revision: str | None = None) -> str | None:
+    """The dtype a model checkpoint was saved in, from its config.json; None if unknown.
+
+    Args:
+        value: A local path or a Hub repo id (looked up in the local cache only).
+        base_dir: Where relative paths start.
+        revision: Hub revision; None for the default branch.
+
+    Returns:
+        `bfloat16`, `float32`, ...; None when the model cannot be found here or its
+        config.json does not say.
+    """
+    from gkd_schema.runner.preflight.weights import config_dtype, read_config
+
+    found, _ = locate_model(value, loc=(), base_dir=base_dir, revision=revision)
+    config = read_config(found.directory) if found is not None else None
+    return config_dtype(config) if config is not None else None

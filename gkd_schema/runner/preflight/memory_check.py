@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gkd_schema.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
+from gkd_schema.runner.precision import auto_load_dtype, cpu_native_bf16
 from gkd_schema.runner.preflight.device_memory import DeviceMemory, device_memory
 from gkd_schema.runner.preflight.memory import MemoryEstimate, MemoryInputs, estimate_memory, gib
 from gkd_schema.runner.preflight.weights import (
@@ -28,17 +29,21 @@ class CheckedModel:
     config: dict[str, Any]
 
 
-def _load_bytes(requested: str, model: CheckedModel, count: ParamCount, on_gpu: bool) -> float:
+def _load_bytes(
+    requested: str, role: Literal["student", "teacher"], model: CheckedModel, count: ParamCount, on_gpu: bool
+) -> float:
     """Bytes per parameter once loaded: the requested dtype; `auto` as gkd resolves it.
 
-    gkd loads `auto` as float32 on a CPU (bf16 is emulated slowly there) and in the
-    checkpoint's own dtype on an accelerator (see `gkd_schema/runner/precision.py`).
+    gkd loads `auto` in the checkpoint's own dtype on an accelerator and as float32 on
+    a CPU, except a bf16 teacher on a CPU with native bf16 (`runner/precision.py`).
     """
+    saved = config_dtype(model.config)
+    if requested == "auto":
+        requested = auto_load_dtype(
+            role, device_kind="cuda" if on_gpu else "cpu", native_bf16=cpu_native_bf16(), stored=saved
+        )
     if requested != "auto":
         return float(TORCH_DTYPE_BYTES[requested])
-    if not on_gpu:
-        return 4.0
-    saved = config_dtype(model.config)
     return float(TORCH_DTYPE_BYTES[saved]) if saved else count.stored_bytes_per_param
 
 
@@ -67,9 +72,9 @@ def estimate_run_memory(
     return estimate_memory(
         MemoryInputs(
             student_params=student_count.params,
-            student_bytes=_load_bytes(config.model.dtype, student, student_count, on_gpu),
+            student_bytes=_load_bytes(config.model.dtype, "student", student, student_count, on_gpu),
             teacher_params=teacher_count.params,
-            teacher_bytes=_load_bytes(teacher_dtype, teacher, teacher_count, on_gpu),
+            teacher_bytes=_load_bytes(teacher_dtype, "teacher", teacher, teacher_count, on_gpu),
             vocab_size=vocab,
             hidden_size=int(shape.get("hidden_size") or 0),
             num_layers=int(shape.get("num_hidden_layers") or 0),
