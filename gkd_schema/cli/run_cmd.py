@@ -85,7 +85,7 @@ def run(
 
     from gkd_schema.runner.launch import has_accelerator, is_main_process_env, relaunch
 
-    if accelerate_config is not None and not dry_run:
+    if accelerate_config is not None:  # a dry run says so too: the real run would fail
         from gkd_schema.runner.accelerate_config import accelerate_config_problem
 
         if problem := accelerate_config_problem(accelerate_config, has_gpu=has_accelerator()):

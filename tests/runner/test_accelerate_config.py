@@ -49,14 +49,15 @@ def test_unreadable_files_get_one_sentence(tmp_path: Path, text: str, fragment: 
     assert problem is not None and fragment in problem
 
 
-def test_gkd_run_refuses_fsdp_on_this_cpu_machine(write_config: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_gkd_run_refuses_fsdp_on_this_cpu_machine(write_config: Any, tmp_path: Path, dry_run: list[str]) -> None:
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("needs a machine without a GPU")
     cfg = write_config(tmp_path)
     accel = _write(tmp_path, FSDP, "fsdp.yaml")
-    result = CliRunner().invoke(app, ["run", str(cfg), "--accelerate-config", str(accel)])
+    result = CliRunner().invoke(app, ["run", str(cfg), "--accelerate-config", str(accel), *dry_run])
     assert result.exit_code == 1
     assert "distributed_type: FSDP` needs GPUs" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
