@@ -18,22 +18,24 @@ from __future__ import annotations
 
 import json
 import random
-import string
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
     AutoTokenizer,
     Olmo2Config,
     Olmo2ForCausalLM,
     PreTrainedTokenizerBase,
-    PreTrainedTokenizerFast,
 )
 
 HERE = Path(__file__).resolve().parent
+# The character tokenizer is the tests' (`tests/tiny_models.py`), so both stay one.
+sys.path.insert(0, str(HERE.parents[1] / "tests"))
+import tiny_models  # noqa: E402
+
 SEED = 1234
 ALPHABET = "abcdefghij"
 LENGTHS = range(3, 7)
@@ -47,32 +49,15 @@ TEACHER_STEPS, STUDENT_STEPS = 600, 400
 # the generalized JSD loss, and a smoothed teacher has "dark knowledge" to pass on.
 LABEL_SMOOTHING = 0.1
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "<|{{ message['role'] }}|>{{ message['content'] }}<|end|>"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-SPECIAL_TOKENS = ["<pad>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>", "<unk>"]
-CHARACTERS = list(string.ascii_letters + string.digits + string.punctuation + " \n")
 
 
 def build_tokenizer(out_dir: Path) -> PreTrainedTokenizerBase:
-    """Save a character-level tokenizer with a chat template and a pad token."""
-    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS + CHARACTERS)}
-    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    # One token per character: keeps the vocabulary tiny and the task exactly checkable.
-    core.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
-    core.decoder = decoders.Fuse()
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=core, eos_token="<|end|>", unk_token="<unk>", pad_token="<pad>"
-    )
-    tok.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[2:5]})
-    tok.chat_template = CHAT_TEMPLATE
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tok.save_pretrained(str(out_dir))
-    # Load it back the way every user will, so the tokenizer class is what they get.
-    return AutoTokenizer.from_pretrained(str(out_dir))
+    """Save the tests' character-level tokenizer (chat template, pad token) and load it back.
+
+    One token per character keeps the vocabulary tiny and the task exactly checkable.
+    Loaded back the way every user will, so the tokenizer class is what they get.
+    """
+    return AutoTokenizer.from_pretrained(str(tiny_models.build_tokenizer(out_dir)))
 
 
 def new_model(tok: PreTrainedTokenizerBase, hidden_size: int, num_layers: int) -> Olmo2ForCausalLM:

@@ -22,13 +22,13 @@ def read_accelerate_config(path: Path) -> dict[str, Any]:
         ValueError: The file is not a YAML/JSON mapping.
         OSError: It cannot be read.
     """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from gkd_schema.yaml_loader import YamlLoadError, decode_config_bytes, load_yaml
 
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not a YAML or JSON file ({exc.__class__.__name__})") from exc
+        data, _ = load_yaml(decode_config_bytes(path.read_bytes()))
+    except YamlLoadError as exc:
+        where = f", line {exc.mark.line}" if exc.mark is not None else ""
+        raise ValueError(f"not a YAML or JSON file ({exc.message}{where})") from None
     if not isinstance(data, dict):
         raise ValueError("expected a mapping of accelerate settings (write one with `accelerate config`)")
     return data

@@ -234,6 +234,18 @@ def _eval_rows(context: RunContext, stage: str) -> Any:
     return context.eval_dataset
 
 
+def _score_student(context: RunContext, rows: Any, label: str) -> EvalResult:
+    """The teacher and the trainer's student, as `label`, on the held-out rows."""
+    trainer = context.trainer
+    return evaluate_models(
+        {label: trainer.model},
+        trainer.teacher_model,
+        context.tokenizer,
+        rows,
+        max_new_tokens=context.config.gkd.max_new_tokens,
+    )
+
+
 def before_training(context: RunContext) -> None:
     """`gkd run` hook: score the teacher and the untrained student, print and keep the table."""
     from gkd_schema.runner.eval_report import render_text
@@ -241,14 +253,7 @@ def before_training(context: RunContext) -> None:
     rows = _eval_rows(context, "before")
     if rows is None:
         return
-    trainer = context.trainer
-    result = evaluate_models(
-        {"student (before)": trainer.model},
-        trainer.teacher_model,
-        context.tokenizer,
-        rows,
-        max_new_tokens=context.config.gkd.max_new_tokens,
-    )
+    result = _score_student(context, rows, "student (before)")
     (context.output_dir / EVAL_FILE).write_text(json.dumps({"before": result.to_dict()}, indent=2))
     context.echo(render_text(result, title="Before training (held-out prompts)"))
 
@@ -262,14 +267,7 @@ def after_training(context: RunContext) -> None:
         return
     path = context.output_dir / EVAL_FILE
     saved = json.loads(path.read_text()) if path.exists() else {}
-    trainer = context.trainer
-    after = evaluate_models(
-        {"student (after)": trainer.model},
-        trainer.teacher_model,
-        context.tokenizer,
-        rows,
-        max_new_tokens=context.config.gkd.max_new_tokens,
-    )
+    after = _score_student(context, rows, "student (after)")
     table = after
     if "before" in saved:
         before = EvalResult.from_dict(saved["before"])

@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+# The shell's code for a process stopped by SIGINT; `gkd run` and its launcher both use it.
+EXIT_INTERRUPTED = 130
+
 
 class InterruptFlag:
     """Set by the first SIGINT; read by `StopOnInterrupt`."""

@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-EXIT_INTERRUPTED = 130
+from gkd_schema.runner.interrupt import EXIT_INTERRUPTED
+
 # torch.distributed.run's default (`--signals_to_handle`); PET_* is its environment form.
 _TORCH_HANDLED_SIGNALS = "SIGTERM,SIGINT,SIGHUP,SIGQUIT"
 # Where children are listed from; without it (not Linux) torch keeps handling Ctrl-C.

@@ -15,12 +15,12 @@ from gkd_schema.resolved import dump_resolved_yaml
 from gkd_schema.runner.banner import dry_run_text, end_summary, start_banner
 from gkd_schema.runner.data_loading import DataError, load_split
 from gkd_schema.runner.hooks import RunContext, call_hooks
+from gkd_schema.runner.interrupt import EXIT_INTERRUPTED
 from gkd_schema.runner.output_dir import RESOLVED_CONFIG, clear_previous_run
 from gkd_schema.runner.setup import RunFailedError, RunPlan, RunSetupError, plan_run
 from gkd_schema.runner.warning_dedup import one_warning_per_kind
 
 EXIT_OK = 0
-EXIT_INTERRUPTED = 130
 
 
 def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, dict[str, int]]:
