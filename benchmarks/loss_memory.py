@@ -71,8 +71,8 @@ def run_case(impl: str, tokens: int, vocab: int, hidden: int, beta: float) -> di
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from trl.experimental.gkd import GKDTrainer
 
-    from gkd_schema.runner.jsd_chunked import chunked_generalized_jsd_loss
-    from gkd_schema.runner.jsd_fused import fused_linear_generalized_jsd_loss
+    from gkd_schema.runner.loss.jsd_chunked import chunked_generalized_jsd_loss
+    from gkd_schema.runner.loss.jsd_fused import fused_linear_generalized_jsd_loss
 
     torch.manual_seed(0)
     labels = torch.zeros(1, tokens, dtype=torch.long)

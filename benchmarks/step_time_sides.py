@@ -74,7 +74,7 @@ def _instrument(timing: Timing) -> Any:
     """Time generation inside TRL's trainer and return a step-timing callback."""
     from transformers import TrainerCallback
 
-    from gkd_schema.runner.trl_compat import gkd_classes
+    from gkd_schema.runner.train.trl_compat import gkd_classes
 
     _, trainer_cls = gkd_classes()
     original = trainer_cls.generate_on_policy_outputs
@@ -111,7 +111,7 @@ class _SameDecisions:
         self.step = 0
 
     def random(self) -> float:
-        from gkd_schema.runner.on_policy import on_policy_decision
+        from gkd_schema.runner.generation.on_policy import on_policy_decision
 
         on = on_policy_decision(SHARED["seed"], self.step, 0, SHARED["lmbda"])
         self.step += 1
@@ -123,7 +123,7 @@ def run_trl_defaults(workdir: Path, data: str, steps: int, timing: Timing) -> li
     from datasets import load_dataset
     from transformers import AutoTokenizer
 
-    from gkd_schema.runner.trl_compat import gkd_classes
+    from gkd_schema.runner.train.trl_compat import gkd_classes
 
     config_cls, trainer_cls = gkd_classes()
     sys.modules[trainer_cls.__module__].random = _SameDecisions()  # type: ignore[attr-defined]
@@ -182,7 +182,7 @@ def run_gkd(
     """`gkd run` with a minimal config; returns the logged losses."""
     from transformers import TrainerCallback
 
-    from gkd_schema.runner.run import execute
+    from gkd_schema.runner.train.run import execute
 
     clock = _instrument(timing)
     captured: list[Any] = []
@@ -199,9 +199,9 @@ def run_gkd(
 
 def run_floor(workdir: Path, data: str, steps: int, timing: Timing) -> list[float]:
     """Off-policy steps in plain PyTorch on gkd's batches and models; returns the losses."""
-    from gkd_schema.runner.loss_integration import compute_distillation_loss
-    from gkd_schema.runner.run import build_trainer, load_data
-    from gkd_schema.runner.setup import plan_run
+    from gkd_schema.runner.loss.distillation import compute_distillation_loss
+    from gkd_schema.runner.train.run import build_trainer, load_data
+    from gkd_schema.runner.train.setup import plan_run
 
     config = _gkd_config(workdir, data, steps)
     plan = plan_run(config, base_dir=workdir, overwrite=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gkd_schema.runner.precision import DeviceInfo
+from gkd_schema.runner.preflight.precision import DeviceInfo
 
 CPU = DeviceInfo("cpu", "CPU", False)
 CPU_BF16 = DeviceInfo("cpu", "CPU", True)  # AVX512-BF16 or AMX

@@ -162,7 +162,7 @@ def test_a_directory_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None
 
 
 def test_unreadable_file_is_a_report_not_a_traceback(tmp_path: Path) -> None:
-    from gkd_schema.validation import validate_file
+    from gkd_schema.config.validation import validate_file
 
     report = validate_file(tmp_path, environ={})
     assert not report.valid

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gkd_schema.diagnostics import Diagnostic
-from gkd_schema.validation import validate_file
+from gkd_schema.config.diagnostics import Diagnostic
+from gkd_schema.config.validation import validate_file
 
 HERE = Path(__file__).parent / "configs"
 EXAMPLES = Path(__file__).parent.parent / "examples"

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gkd_schema.validation import FileReport, validate_data, validate_file
+from gkd_schema.config.validation import FileReport, validate_data, validate_file
 
 KEYS = ["model", "gkd", "data", "training", "peft", "name_or_path", "teacher_model_name_or_path",
         "temperature", "lmbda", "beta", "max_new_tokens", "train", "path", "output_dir",

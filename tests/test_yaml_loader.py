@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gkd_schema.yaml_loader import Mark, YamlLoadError, decode_config_bytes, load_yaml
+from gkd_schema.config.yaml_loader import Mark, YamlLoadError, decode_config_bytes, load_yaml
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """`gkd eval`: score the student (and the teacher, for reference) on held-out prompts.
 
-Thin by design: the work is in `gkd_schema.runner.evaluation` and `eval_targets`,
+Thin by design: the work is in `gkd_schema.runner.eval.scoring` and `eval_targets`,
 imported only inside the command so `gkd --help` never loads torch.
 """
 
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from gkd_schema.cli.options import SET_OPTION, read_overrides, usage_error
-from gkd_schema.reporting import render_reports
-from gkd_schema.validation import validate_file
+from gkd_schema.config.reporting import render_reports
+from gkd_schema.config.validation import validate_file
 
 if TYPE_CHECKING:
-    from gkd_schema.runner.eval_targets import EvalPlan
+    from gkd_schema.runner.eval.targets import EvalPlan
 
 FORMATS = ("text", "json")
 
@@ -61,7 +61,7 @@ def eval_command(
         raise usage_error(f"no such file or directory: {target}")
     overrides = read_overrides(sets)
 
-    from gkd_schema.runner.eval_targets import EvalTargetError, config_path_for, plan_eval
+    from gkd_schema.runner.eval.targets import EvalTargetError, config_path_for, plan_eval
 
     try:
         config_path = config_path_for(target)
@@ -82,9 +82,9 @@ def _score(
     plan: EvalPlan, output_format: str, limit: int, max_new_tokens: int | None, batch_size: int
 ) -> None:
     """Load and score; map failures to exit 1 with one sentence."""
-    from gkd_schema.runner.data_loading import DataError
-    from gkd_schema.runner.eval_report import build_table, render_json
-    from gkd_schema.runner.eval_targets import EvalTargetError, run_eval
+    from gkd_schema.runner.eval.report import build_table, render_json
+    from gkd_schema.runner.eval.targets import EvalTargetError, run_eval
+    from gkd_schema.runner.train.data_loading import DataError
 
     try:
         result = run_eval(

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
-from gkd_schema.cli.options import usage_error
-from gkd_schema.models import GkdSection, ModelSection
-from gkd_schema.starter_config import (
+from gkd_schema.artifacts.starter_config import (
     DEFAULT_STUDENT,
     DEFAULT_TEACHER,
     StarterConfigError,
     write_starter_config,
 )
+from gkd_schema.cli.options import usage_error
+from gkd_schema.models import GkdSection, ModelSection
 
 
 def init(

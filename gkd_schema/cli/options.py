@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from gkd_schema.overrides import OverrideSyntaxError
-from gkd_schema.validation import parse_overrides
+from gkd_schema.config.overrides import OverrideSyntaxError
+from gkd_schema.config.validation import parse_overrides
 
 SET_OPTION = typer.Option(
     None,

@@ -1,6 +1,6 @@
 """`gkd plot`: draw a run's loss and learning-rate curves into a PNG.
 
-Thin by design: the work is in `gkd_schema.runner.plotting`, imported inside the
+Thin by design: the work is in `gkd_schema.runner.eval.plotting`, imported inside the
 command so `gkd --help` never loads matplotlib.
 """
 
@@ -28,7 +28,7 @@ def plot_command(
     """
     if not run_dir.is_dir():
         raise usage_error(f"no such directory: {run_dir}")
-    from gkd_schema.runner.plotting import PlotError, plot_run
+    from gkd_schema.runner.eval.plotting import PlotError, plot_run
 
     try:
         path = plot_run(run_dir, output)

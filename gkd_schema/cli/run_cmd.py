@@ -12,8 +12,8 @@ from typing import Literal
 import typer
 
 from gkd_schema.cli.options import SET_OPTION, check_config_paths, read_overrides, usage_error
-from gkd_schema.reporting import render_reports
-from gkd_schema.validation import FileReport, validate_file
+from gkd_schema.config.reporting import render_reports
+from gkd_schema.config.validation import FileReport, validate_file
 
 
 def _preflight(report: FileReport) -> None:
@@ -83,10 +83,10 @@ def run(
     overrides = read_overrides(sets)
     _require_training_extra()
 
-    from gkd_schema.runner.launch import has_accelerator, is_main_process_env, relaunch
+    from gkd_schema.runner.launch.relaunch import has_accelerator, is_main_process_env, relaunch
 
     if accelerate_config is not None:  # a dry run says so too: the real run would fail
-        from gkd_schema.runner.accelerate_config import accelerate_config_problem
+        from gkd_schema.runner.launch.accelerate_config import accelerate_config_problem
 
         if problem := accelerate_config_problem(accelerate_config, has_gpu=has_accelerator()):
             typer.echo(f"gkd run: {problem}", err=True)
@@ -102,8 +102,9 @@ def run(
     if not report.valid or report.config is None:
         raise typer.Exit(1)
 
-    from gkd_schema.runner.run import execute
-    from gkd_schema.runner.setup import RunFailedError, RunSetupError
+    from gkd_schema.runner.eval.run_hooks import RUN_HOOKS
+    from gkd_schema.runner.train.run import execute
+    from gkd_schema.runner.train.setup import RunFailedError, RunSetupError
 
     launch = not dry_run and (num_processes > 1 or accelerate_config is not None)
     try:
@@ -113,6 +114,7 @@ def run(
             overwrite=overwrite,
             dry_run=dry_run or launch,
             echo=typer.echo if not launch else (lambda _line: None),
+            hooks=RUN_HOOKS,
         )
     except RunSetupError as exc:
         for diagnostic in exc.diagnostics:

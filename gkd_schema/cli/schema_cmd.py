@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 
-from gkd_schema.artifact_drift import check_file
+from gkd_schema.artifacts.drift import check_file
+from gkd_schema.artifacts.editor_settings import Editor, render_editor_settings
+from gkd_schema.artifacts.reference_docs import render_reference
+from gkd_schema.artifacts.schema_export import SchemaBlock, render_schema
 from gkd_schema.cli.options import usage_error
-from gkd_schema.editor_settings import Editor, render_editor_settings
-from gkd_schema.reference_docs import render_reference
-from gkd_schema.schema_export import SchemaBlock, render_schema
 
 
 class OutputFormat(StrEnum):

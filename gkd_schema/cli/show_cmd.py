@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 
 from gkd_schema.cli.options import SET_OPTION, check_config_paths, read_overrides, usage_error
-from gkd_schema.reporting import render_text
-from gkd_schema.resolved import dump_resolved
-from gkd_schema.validation import validate_file
+from gkd_schema.config.reporting import render_text
+from gkd_schema.config.resolved import dump_resolved
+from gkd_schema.config.validation import validate_file
 
 
 def show(

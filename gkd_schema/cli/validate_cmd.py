@@ -8,8 +8,8 @@ from typing import Literal
 import typer
 
 from gkd_schema.cli.options import SET_OPTION, check_config_paths, read_overrides, usage_error
-from gkd_schema.reporting import render_reports
-from gkd_schema.validation import FileReport, validate_file
+from gkd_schema.config.reporting import render_reports
+from gkd_schema.config.validation import FileReport, validate_file
 
 
 def _deep_checks(report: FileReport) -> None:

@@ -1,4 +1,8 @@
-"""Pydantic models of a gkd run config."""
+"""The models stage: the Pydantic models of a gkd run config and its cross-field rules.
+
+Takes nothing from the rest of the package; gives `RunConfig` and its sections, whose
+types carry the ranges and enums the JSON Schema shows. Imports only pydantic.
+"""
 
 from gkd_schema.models.data_section import DataSection, DatasetSource
 from gkd_schema.models.gkd_params import GkdParams, GkdSection

@@ -9,12 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    from gkd_schema.models.run_config import RunConfig
+from gkd_schema.models.data_section import DataSection
+from gkd_schema.models.gkd_params import GkdSection
+from gkd_schema.models.model_section import ModelSection
+from gkd_schema.models.training_section import TrainingSection
 
 Severity = Literal["error", "warning"]
+
+
+class RunSections(Protocol):
+    """The sections of a run the rules read: `RunConfig` is one.
+
+    A protocol rather than `RunConfig` itself, which runs these rules in its own
+    validator, so that the dependency goes one way only.
+    """
+
+    @property
+    def model(self) -> ModelSection: ...
+
+    @property
+    def gkd(self) -> GkdSection: ...
+
+    @property
+    def data(self) -> DataSection: ...
+
+    @property
+    def training(self) -> TrainingSection: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +49,7 @@ class Finding:
     severity: Severity
 
 
-def _prompt_room(cfg: RunConfig) -> Iterator[Finding]:
+def _prompt_room(cfg: RunSections) -> Iterator[Finding]:
     max_len = cfg.training.max_length
     if cfg.gkd.max_new_tokens >= max_len:
         yield Finding(
@@ -40,7 +62,7 @@ def _prompt_room(cfg: RunConfig) -> Iterator[Finding]:
         )
 
 
-def _eval_needs_data(cfg: RunConfig) -> Iterator[Finding]:
+def _eval_needs_data(cfg: RunSections) -> Iterator[Finding]:
     if cfg.training.eval_strategy != "no" and cfg.data.eval is None:
         yield Finding(
             ("training", "eval_strategy"),
@@ -59,7 +81,7 @@ def _eval_needs_data(cfg: RunConfig) -> Iterator[Finding]:
         )
 
 
-def _seq_kd_unused(cfg: RunConfig) -> Iterator[Finding]:
+def _seq_kd_unused(cfg: RunSections) -> Iterator[Finding]:
     if cfg.gkd.seq_kd and cfg.gkd.lmbda == 1.0:
         yield Finding(
             ("gkd", "seq_kd"),
@@ -70,7 +92,7 @@ def _seq_kd_unused(cfg: RunConfig) -> Iterator[Finding]:
         )
 
 
-def _teacher_is_student(cfg: RunConfig) -> Iterator[Finding]:
+def _teacher_is_student(cfg: RunSections) -> Iterator[Finding]:
     if cfg.gkd.teacher_model_name_or_path == cfg.model.name_or_path:
         yield Finding(
             ("gkd", "teacher_model_name_or_path"),
@@ -81,7 +103,7 @@ def _teacher_is_student(cfg: RunConfig) -> Iterator[Finding]:
         )
 
 
-def _warmup_twice(cfg: RunConfig) -> Iterator[Finding]:
+def _warmup_twice(cfg: RunSections) -> Iterator[Finding]:
     if cfg.training.warmup_steps > 0 and cfg.training.warmup_ratio > 0:
         yield Finding(
             ("training", "warmup_ratio"),
@@ -92,7 +114,7 @@ def _warmup_twice(cfg: RunConfig) -> Iterator[Finding]:
         )
 
 
-RULES: tuple[Callable[[RunConfig], Iterator[Finding]], ...] = (
+RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _prompt_room,
     _eval_needs_data,
     _seq_kd_unused,
@@ -101,6 +123,6 @@ RULES: tuple[Callable[[RunConfig], Iterator[Finding]], ...] = (
 )
 
 
-def check_rules(cfg: RunConfig) -> list[Finding]:
+def check_rules(cfg: RunSections) -> list[Finding]:
     """Every finding of every cross-field rule, errors and warnings alike."""
     return [finding for rule in RULES for finding in rule(cfg)]

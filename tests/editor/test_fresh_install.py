@@ -8,7 +8,7 @@ from urllib.request import url2pathname
 
 from conftest import REPO_ROOT, run_installed_gkd
 
-from gkd_schema.starter_config import MODELINE_PREFIX
+from gkd_schema.artifacts.starter_config import MODELINE_PREFIX
 
 
 def test_wheel_ships_both_schemas(installed_wheel: Path) -> None:

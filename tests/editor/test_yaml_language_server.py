@@ -17,9 +17,9 @@ from conftest import REPO_ROOT, run_installed_gkd, start_server
 from lsp_client import LspClient
 from typer.testing import CliRunner
 
+from gkd_schema.artifacts.starter_config import MODELINE_PREFIX, write_starter_config
 from gkd_schema.cli.app import app
 from gkd_schema.models import DatasetSource, GkdSection, ModelSection, TrainingSection
-from gkd_schema.starter_config import MODELINE_PREFIX, write_starter_config
 
 pytestmark = pytest.mark.editor
 

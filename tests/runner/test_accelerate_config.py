@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gkd_schema.cli.app import app
-from gkd_schema.runner.accelerate_config import accelerate_config_problem
+from gkd_schema.runner.launch.accelerate_config import accelerate_config_problem
 
 FSDP = "compute_environment: LOCAL_MACHINE\ndistributed_type: FSDP\nnum_processes: 2\nfsdp_config:\n  fsdp_version: 2\n"
 DEEPSPEED = "distributed_type: DEEPSPEED\ndeepspeed_config:\n  zero_stage: 3\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gkd_schema.runner import evaluation
+from gkd_schema.runner.eval import run_hooks
 
 
 def _context(tmp_path: Path, *, eval_dataset: Any, sharded: bool, processes: int) -> Any:
@@ -43,7 +43,7 @@ def test_hooks_skip_without_held_out_data_or_with_sharded_weights(
     tmp_path: Path, eval_dataset: Any, sharded: bool, processes: int, said: str
 ) -> None:
     context = _context(tmp_path, eval_dataset=eval_dataset, sharded=sharded, processes=processes)
-    evaluation.before_training(context)
-    evaluation.after_training(context)
+    run_hooks.before_training(context)
+    run_hooks.after_training(context)
     assert len(context.lines) == 1 and context.lines[0].startswith(said)  # said once, not twice
-    assert not (tmp_path / evaluation.EVAL_FILE).exists()
+    assert not (tmp_path / run_hooks.EVAL_FILE).exists()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gkd_schema.runner.eval_metrics import _cut_at_eos, _token_sums
+from gkd_schema.runner.eval.metrics import _cut_at_eos, _token_sums
 
 torch = pytest.importorskip("torch")
 
@@ -60,7 +60,7 @@ def test_models_score_against_themselves_and_each_other(
 ) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from gkd_schema.runner.evaluation import evaluate_models
+    from gkd_schema.runner.eval.scoring import evaluate_models
 
     tok = AutoTokenizer.from_pretrained(str(tiny_teacher_dir))
     teacher = AutoModelForCausalLM.from_pretrained(str(tiny_teacher_dir), dtype=torch.float32)
@@ -84,7 +84,7 @@ def test_models_score_against_themselves_and_each_other(
 def test_prompt_only_rows_have_no_exact_match(tiny_teacher_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from gkd_schema.runner.evaluation import evaluate_models
+    from gkd_schema.runner.eval.scoring import evaluate_models
 
     tok = AutoTokenizer.from_pretrained(str(tiny_teacher_dir))
     teacher = AutoModelForCausalLM.from_pretrained(str(tiny_teacher_dir), dtype=torch.float32)

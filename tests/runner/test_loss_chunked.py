@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 GKDTrainer = pytest.importorskip("trl.experimental.gkd").GKDTrainer
 
-from gkd_schema.runner.jsd_chunked import chunked_generalized_jsd_loss  # noqa: E402
+from gkd_schema.runner.loss.jsd_chunked import chunked_generalized_jsd_loss  # noqa: E402
 
 VOCAB = 97
 BATCH, SEQ = 3, 5

@@ -13,7 +13,7 @@ GKDTrainer = pytest.importorskip("trl.experimental.gkd").GKDTrainer
 
 from torch.nn import functional as F  # noqa: E402
 
-from gkd_schema.runner.jsd_fused import fused_linear_generalized_jsd_loss  # noqa: E402
+from gkd_schema.runner.loss.jsd_fused import fused_linear_generalized_jsd_loss  # noqa: E402
 
 VOCAB, STUDENT_H, TEACHER_H = 101, 16, 24
 BATCH, SEQ = 2, 7

@@ -21,7 +21,7 @@ transformers = pytest.importorskip("transformers")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 GKDTrainer = pytest.importorskip("trl.experimental.gkd").GKDTrainer
 
-from gkd_schema.runner.loss_integration import compute_distillation_loss, unwrap_causal_lm  # noqa: E402
+from gkd_schema.runner.loss.distillation import compute_distillation_loss, unwrap_causal_lm  # noqa: E402
 
 VOCAB = 128
 PROMPT, SEQ = 4, 12

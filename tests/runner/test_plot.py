@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gkd_schema.cli.app import app
-from gkd_schema.runner.plotting import find_trainer_state, read_curves
+from gkd_schema.runner.eval.plotting import find_trainer_state, read_curves
 
 pytest.importorskip("matplotlib")
 

@@ -10,10 +10,10 @@ import pytest
 from devices import AMPERE, CPU, CPU_BF16
 
 from gkd_schema.models import RunConfig
-from gkd_schema.runner import precision as precision_module
-from gkd_schema.runner.precision import choose_precision, cpuinfo_has_native_bf16, precision_for
+from gkd_schema.runner.preflight import precision as precision_module
 from gkd_schema.runner.preflight.locate import checkpoint_dtype
 from gkd_schema.runner.preflight.memory_check import CheckedModel, estimate_run_memory
+from gkd_schema.runner.preflight.precision import choose_precision, cpuinfo_has_native_bf16, precision_for
 
 SAPPHIRE_RAPIDS = "processor\t: 0\nflags\t\t: fpu sse avx512f avx512bw amx_bf16 amx_tile\n"
 ZEN4 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni\n"
@@ -118,9 +118,9 @@ def test_a_bf16_teacher_really_loads_in_bf16_on_a_native_bf16_cpu(
     import torch
     from transformers import AutoModelForCausalLM
 
-    from gkd_schema.runner.run import build_trainer, load_data
-    from gkd_schema.runner.setup import plan_run
-    from gkd_schema.validation import validate_file
+    from gkd_schema.config.validation import validate_file
+    from gkd_schema.runner.train.run import build_trainer, load_data
+    from gkd_schema.runner.train.setup import plan_run
 
     teacher = tmp_path / "teacher-bf16"
     AutoModelForCausalLM.from_pretrained(str(tiny_teacher_dir)).to(torch.bfloat16).save_pretrained(str(teacher))

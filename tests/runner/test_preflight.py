@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gkd_schema.diagnostics import Diagnostic
+from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight import run_preflight
 

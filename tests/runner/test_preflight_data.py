@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gkd_schema.diagnostics import Diagnostic
+from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import DatasetSource
 from gkd_schema.runner.preflight.data_files import RowSample, read_rows
 from gkd_schema.runner.preflight.data_rows import check_rows
@@ -179,7 +179,7 @@ def test_rows_that_fit_pass(char_tokenizer: object) -> None:
 @pytest.mark.parametrize("path", POSITIVE + NEGATIVE + WARNING, ids=lambda p: p.name)
 def test_rows_agree_with_what_the_runner_accepts(path: Path) -> None:
     """Preflight must pass exactly the rows `gkd run` would load, and fail the others."""
-    from gkd_schema.runner.data_loading import to_messages
+    from gkd_schema.runner.train.data_loading import to_messages
 
     if path.parent.name in {"data_unreadable", "data_empty"}:
         pytest.skip("a file-level problem: there are no rows to compare")

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gkd_schema.cli.app import app
-from gkd_schema.validation import validate_file
+from gkd_schema.config.validation import validate_file
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gkd_schema.models import DatasetSource
-from gkd_schema.runner.data_loading import DataError, load_split, to_messages
+from gkd_schema.runner.train.data_loading import DataError, load_split, to_messages
 
 
 def _jsonl(path: Path, rows: list[dict[str, object]]) -> Path:

@@ -98,8 +98,8 @@ def test_run_saves_resumes_and_distils(
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(write_config: Any, tmp_path: Path) -> None:
     from transformers import TrainerCallback
 
-    from gkd_schema.runner.run import execute
-    from gkd_schema.validation import validate_file
+    from gkd_schema.config.validation import validate_file
+    from gkd_schema.runner.train.run import execute
 
     class CtrlCAtStep2(TrainerCallback):  # type: ignore[misc]
         def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:

@@ -91,7 +91,7 @@ SIGINT_REPORTER = (
 
 @LINUX_PROC
 def test_launcher_passes_each_ctrl_c_once_to_children_in_their_own_session() -> None:
-    from gkd_schema.runner.launch import InterruptRelay
+    from gkd_schema.runner.launch.relaunch import InterruptRelay
 
     def start(new_session: bool) -> subprocess.Popen[str]:
         child = subprocess.Popen(
@@ -123,7 +123,7 @@ def test_launcher_stops_launching_on_ctrl_c_before_any_rank_started() -> None:
     # In a fresh process: pytest's own may have children.
     code = (
         "import signal\n"
-        "from gkd_schema.runner.launch import InterruptRelay\n"
+        "from gkd_schema.runner.launch.relaunch import InterruptRelay\n"
         "try:\n"
         "    InterruptRelay()(signal.SIGINT, None)\n"
         "except KeyboardInterrupt:\n"

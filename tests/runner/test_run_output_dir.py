@@ -6,12 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gkd_schema.runner.output_dir import (
-    OutputDirError,
-    clear_previous_run,
-    newest_checkpoint,
-    plan_output,
-)
+from gkd_schema.runner.preflight.output_plan import OutputDirError, newest_checkpoint, plan_output
+from gkd_schema.runner.train.output_dir import clear_previous_run
 
 
 def _checkpoint(root: Path, step: int, complete: bool = True) -> Path:

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gkd_schema.models import RunConfig
-from gkd_schema.runner.precision import DeviceInfo, choose_precision
-from gkd_schema.runner.trainer_args import (
+from gkd_schema.runner.preflight.precision import DeviceInfo, choose_precision
+from gkd_schema.runner.train.trainer_args import (
     TrainerArgsError,
     build_trainer_kwargs,
     make_gkd_config,
 )
-from gkd_schema.runner.trl_compat import gkd_config_fields
+from gkd_schema.runner.train.trl_compat import gkd_config_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,7 @@ def test_value_trl_rejects_is_an_error_not_a_traceback() -> None:
 
 
 def test_example_configs_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gkd_schema.validation import validate_file
+    from gkd_schema.config.validation import validate_file
 
     examples = sorted(ROOT.glob("examples/**/*.yaml"))
     for path in examples:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from gkd_schema.runner.on_policy import on_policy_decision
-from gkd_schema.runner.warning_dedup import one_warning_per_kind
+from gkd_schema.runner.generation.on_policy import on_policy_decision
+from gkd_schema.runner.train.warning_dedup import one_warning_per_kind
 
 
 def test_decision_is_a_function_of_seed_and_step() -> None:
@@ -29,7 +29,10 @@ def test_decision_independent_of_hash_seed() -> None:
     import subprocess
     import sys
 
-    code = "from gkd_schema.runner.on_policy import on_policy_decision as d; print([d(3, s, 1, .5) for s in range(20)])"
+    code = (
+        "from gkd_schema.runner.generation.on_policy import on_policy_decision as d; "
+        "print([d(3, s, 1, .5) for s in range(20)])"
+    )
     outs = {
         subprocess.run(
             [sys.executable, "-c", code], env={"PYTHONHASHSEED": seed, "PATH": ""},
@@ -70,9 +73,9 @@ def test_one_warning_per_kind() -> None:
 def test_generation_uses_kv_cache_under_gradient_checkpointing(
     write_config: Any, tmp_path: Path
 ) -> None:
-    from gkd_schema.runner.run import build_trainer, load_data
-    from gkd_schema.runner.setup import plan_run
-    from gkd_schema.validation import validate_file
+    from gkd_schema.config.validation import validate_file
+    from gkd_schema.runner.train.run import build_trainer, load_data
+    from gkd_schema.runner.train.setup import plan_run
 
     cfg = write_config(tmp_path, training={"gradient_checkpointing": True, "max_steps": 2},
                        gkd={"lmbda": 1.0})

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
-from gkd_schema.json_schema_walk import JsonSchema
+from gkd_schema.artifacts.json_schema_walk import JsonSchema
 
 Mode = Literal["clean", "one", "edge", "free"]
 

@@ -15,10 +15,10 @@ from typing import Any
 from jsonschema import Draft7Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
 
+from gkd_schema.artifacts.schema_export import SCHEMA_FILE_NAMES, SchemaBlock
+from gkd_schema.config.yaml_loader import decode_config_bytes, load_yaml
 from gkd_schema.models import RunConfig
 from gkd_schema.models.run_config import COLLECT_RULES
-from gkd_schema.schema_export import SCHEMA_FILE_NAMES, SchemaBlock
-from gkd_schema.yaml_loader import decode_config_bytes, load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,10 @@ from jsonschema import Draft7Validator
 from pydantic import BaseModel
 from schema_oracles import REPO_ROOT
 
-from gkd_schema.artifact_drift import check_file
-from gkd_schema.artifacts import ARTIFACTS, write_artifacts
-from gkd_schema.json_schema_walk import iter_subschemas
+from gkd_schema.artifacts.drift import check_file
+from gkd_schema.artifacts.generated import ARTIFACTS, write_artifacts
+from gkd_schema.artifacts.json_schema_walk import iter_subschemas
+from gkd_schema.artifacts.schema_export import SchemaBlock, build_schema
 from gkd_schema.models import (
     DataSection,
     DatasetSource,
@@ -25,7 +26,6 @@ from gkd_schema.models import (
     RunConfig,
     TrainingSection,
 )
-from gkd_schema.schema_export import SchemaBlock, build_schema
 
 NEWER_KEYWORDS = {
     "$defs", "prefixItems", "dependentRequired", "dependentSchemas", "unevaluatedProperties",

@@ -9,10 +9,10 @@ import pytest
 from schema_oracles import REPO_ROOT
 from typer.testing import CliRunner
 
+from gkd_schema.artifacts.reference_docs import render_reference
+from gkd_schema.artifacts.schema_export import SchemaBlock, packaged_schema_path, render_schema
+from gkd_schema.artifacts.starter_config import MODELINE_PREFIX
 from gkd_schema.cli.app import app
-from gkd_schema.reference_docs import render_reference
-from gkd_schema.schema_export import SchemaBlock, packaged_schema_path, render_schema
-from gkd_schema.starter_config import MODELINE_PREFIX
 
 runner = CliRunner()
 

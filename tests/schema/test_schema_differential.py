@@ -24,7 +24,7 @@ from schema_oracles import (
     schema_errors,
 )
 
-from gkd_schema.validation import validate_file
+from gkd_schema.config.validation import validate_file
 
 CASES = Path(__file__).parent / "cases"
 VALID = sorted((CASES / "agree" / "valid").glob("*.yaml"))

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
-from gkd_schema.artifact_drift import check_file
-from gkd_schema.json_schema_draft7 import Draft7ConversionError, to_draft7
-from gkd_schema.json_schema_walk import iter_subschemas
-from gkd_schema.schema_presentation import default_text, humanize, present, range_text
+from gkd_schema.artifacts.drift import check_file
+from gkd_schema.artifacts.json_schema_draft7 import Draft7ConversionError, to_draft7
+from gkd_schema.artifacts.json_schema_walk import iter_subschemas
+from gkd_schema.artifacts.schema_presentation import default_text, humanize, present, range_text
 
 SOURCE_2020 = {
     "$defs": {"Item": {"type": "object", "description": "An item."}},

@@ -10,10 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schema_oracles import REPO_ROOT, load_config_file, schema_errors
 
-from gkd_schema.models import GkdSection, RunConfig, TrainingSection
-from gkd_schema.models.rules import check_rules
-from gkd_schema.schema_export import packaged_schema_path
-from gkd_schema.starter_config import (
+from gkd_schema.artifacts.schema_export import packaged_schema_path
+from gkd_schema.artifacts.starter_config import (
     DEFAULT_STUDENT,
     DEFAULT_TEACHER,
     MODELINE_PREFIX,
@@ -22,8 +20,10 @@ from gkd_schema.starter_config import (
     schema_reference,
     write_starter_config,
 )
-from gkd_schema.validation import validate_file
-from gkd_schema.yaml_loader import load_yaml
+from gkd_schema.config.validation import validate_file
+from gkd_schema.config.yaml_loader import load_yaml
+from gkd_schema.models import GkdSection, RunConfig, TrainingSection
+from gkd_schema.models.rules import check_rules
 
 
 def test_starter_validates_with_no_errors_and_no_warnings(tmp_path: Path) -> None:

@@ -1,10 +1,15 @@
 """Preflight: find what would stop a GKD run, from config files only, before any weights load.
 
-`run_preflight` is called by `gkd run` (with the output-directory check) and by
-`gkd validate --deep` (without it). It reads config.json files, safetensors headers,
-the student's tokenizer and the first rows of the data, offline: Hub models and
-datasets are looked up in the local Hugging Face cache only, and a check whose files
-are not cached is reported as skipped (a warning).
+Takes a validated `RunConfig`; gives located diagnostics, and the decisions the run
+shares with the checks (precision, the output-directory plan). Reads files only, never
+writes, and imports no other runner stage.
+
+`run_preflight` is called by `gkd run` and `gkd validate --deep`, both without the
+output-directory check (the run plans the directory itself, knowing `--overwrite`).
+It reads config.json files, safetensors headers, the student's tokenizer and the
+first rows of the data, offline: Hub models and datasets are looked up in the local
+Hugging Face cache only, and a check whose files are not cached is reported as
+skipped (a warning).
 
 Relative paths in the config (local models, data files, `output_dir`, a checkpoint
 to resume) resolve against `base_dir`: the directory gkd runs in, as TRL and
@@ -18,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gkd_schema.diagnostics import Diagnostic, Loc
+from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight.data_files import DEFAULT_ROWS, read_rows
 from gkd_schema.runner.preflight.data_rows import check_rows

@@ -15,7 +15,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from gkd_schema.diagnostics import Diagnostic, Loc
+from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import DatasetSource
 from gkd_schema.runner.preflight.locate import locate_hub_dataset, resolve_path
 

@@ -3,7 +3,7 @@
 TRL's GKD collator takes all but the last message as the prompt and the last as the
 completion, whatever its role: a conversation ending with a user turn silently trains
 the student to produce the user's words. The rules match what the runner accepts
-(`gkd_schema.runner.data_loading.to_messages`): string `role` and `content`, a cell of
+(`gkd_schema.runner.train.data_loading.to_messages`): string `role` and `content`, a cell of
 JSON text that starts with `[` is parsed (CSV), `prompt`/`completion` are text or
 message lists. Every problem kind is reported once per source, naming its first rows.
 """
@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from gkd_schema.diagnostics import Diagnostic, Loc, Severity
+from gkd_schema.config.diagnostics import Diagnostic, Loc, Severity
 from gkd_schema.runner.preflight.data_files import RowSample
 
 Message = dict[str, Any]

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from gkd_schema.diagnostics import Diagnostic, Loc
+from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models.identifiers import is_local_path
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model.safetensors.index.json")

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from gkd_schema.diagnostics import Diagnostic
+from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
-from gkd_schema.runner.precision import auto_load_dtype, cpu_native_bf16
 from gkd_schema.runner.preflight.device_memory import DeviceMemory, device_memory
 from gkd_schema.runner.preflight.memory import MemoryEstimate, MemoryInputs, estimate_memory, gib
+from gkd_schema.runner.preflight.precision import auto_load_dtype, cpu_native_bf16
 from gkd_schema.runner.preflight.weights import (
     TORCH_DTYPE_BYTES,
     ParamCount,
@@ -35,7 +35,7 @@ def _load_bytes(
     """Bytes per parameter once loaded: the requested dtype; `auto` as gkd resolves it.
 
     gkd loads `auto` in the checkpoint's own dtype on an accelerator and as float32 on
-    a CPU, except a bf16 teacher on a CPU with native bf16 (`runner/precision.py`).
+    a CPU, except a bf16 teacher on a CPU with native bf16 (`runner/preflight/precision.py`).
     """
     saved = config_dtype(model.config)
     if requested == "auto":

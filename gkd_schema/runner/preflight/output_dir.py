@@ -1,6 +1,6 @@
 """Never write a run into a directory that already holds another run's files.
 
-The rule itself lives in `gkd_schema.runner.output_dir.plan_output`, which `gkd run`
+The rule itself lives in `gkd_schema.runner.preflight.output_plan.plan_output`, which `gkd run`
 applies when it starts; preflight asks the same function so the two can never
 disagree. In short: a non-empty `training.output_dir` is an error unless the run
 resumes (`resume: auto` needs a complete `checkpoint-N` there; a checkpoint path must
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from gkd_schema.diagnostics import Diagnostic
+from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import TrainingSection
 from gkd_schema.runner.preflight.locate import resolve_path
 
@@ -39,7 +39,7 @@ def check_output_dir(
         At most one error: an occupied directory, a file in its place, or a checkpoint
         to resume from that is missing or incomplete.
     """
-    from gkd_schema.runner.output_dir import OutputDirError, plan_output
+    from gkd_schema.runner.preflight.output_plan import OutputDirError, plan_output
 
     output_dir = resolve_path(training.output_dir, base_dir)
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gkd_schema.diagnostics import Diagnostic, Loc
+from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.runner.preflight.data_files import RowSample
 
 MAX_LENGTH_LOC: Loc = ("training", "max_length")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gkd_schema.diagnostics import Diagnostic, Loc
+from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.runner.preflight.locate import Located
 
 

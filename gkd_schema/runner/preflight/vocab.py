@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gkd_schema.diagnostics import Diagnostic
+from gkd_schema.config.diagnostics import Diagnostic
 
 TEACHER_LOC = ("gkd", "teacher_model_name_or_path")
 _MAX_TOKENIZER_JSON = 64 * 1024 * 1024  # larger files are not worth parsing for a warning

@@ -1,0 +1,157 @@
+"""What `gkd run` prints: the dry-run plan, the start banner and the end summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gkd_schema.runner.preflight.locate import resolve_path
+from gkd_schema.runner.train.callbacks import StepTimes
+from gkd_schema.runner.train.setup import RunPlan
+
+
+def _model_line(role: str, path: str, dtype: str, extra: str = "") -> str:
+    return f"  {role:<10} {path}  (dtype {dtype}{extra})"
+
+
+def _output_line(plan: RunPlan) -> str:
+    out = plan.output
+    if out.resume_from is not None:
+        return f"{out.output_dir}  (resume from {out.resume_from.name})"
+    if out.clear_previous:
+        return f"{out.output_dir}  (--overwrite: the previous run's checkpoints are removed)"
+    return f"{out.output_dir}  (new run)"
+
+
+def _on_policy_text(plan: RunPlan) -> str:
+    gkd = plan.config.gkd
+    rest = "teacher-generated (seq_kd)" if gkd.seq_kd else "dataset completions"
+    return f"{gkd.lmbda:g} of batches student-generated, the rest {rest}"
+
+
+def _effective_batch(plan: RunPlan, world_size: int) -> str:
+    t = plan.config.training
+    total = t.per_device_train_batch_size * t.gradient_accumulation_steps * world_size
+    return (
+        f"{total} = {t.per_device_train_batch_size} per device x "
+        f"{t.gradient_accumulation_steps} accumulation x {world_size} process(es)"
+    )
+
+
+def _load_lines(plan: RunPlan) -> list[str]:
+    cfg = plan.config
+    base = plan.base_dir
+    tokenizer = cfg.model.tokenizer_name_or_path or cfg.model.name_or_path
+    lines = [
+        _model_line("student", cfg.model.name_or_path, plan.precision.student_dtype,
+                    ", trust_remote_code" if cfg.model.trust_remote_code else ""),
+        f"  {'tokenizer':<10} {tokenizer}",
+        _model_line("teacher", cfg.gkd.teacher_model_name_or_path, plan.precision.teacher_dtype,
+                    ", trust_remote_code" if cfg.gkd.teacher_trust_remote_code else ""),
+    ]
+    if cfg.peft is not None:
+        p = cfg.peft
+        lines.append(
+            f"  {'peft':<10} LoRA r={p.r} alpha={p.lora_alpha} dropout={p.lora_dropout:g} "
+            f"targets={p.target_modules}"
+        )
+    for key, source in (("train", cfg.data.train), ("eval", cfg.data.eval)):
+        if source is None:
+            continue
+        where = (
+            str(resolve_path(source.path, base))
+            if source.path
+            else f"{source.name} (split {source.split}{', ' + source.config if source.config else ''})"
+        )
+        limit = f", first {source.max_samples} rows" if source.max_samples else ""
+        lines.append(f"  {key + ' data':<10} {where}{limit}")
+    return lines
+
+
+def dry_run_text(plan: RunPlan, data_sizes: dict[str, int]) -> str:
+    """The `--dry-run` report: what would be loaded and the exact GKDConfig arguments."""
+    lines = ["gkd run --dry-run: no weights loaded, nothing written.", "", "Would load:"]
+    lines += _load_lines(plan)
+    sizes = ", ".join(f"{k} {v} rows" for k, v in data_sizes.items())
+    lines += [
+        "",
+        f"Data:       {sizes} (checked and converted to `messages`)",
+        f"Precision:  {plan.precision.label} ({plan.precision.reason})",
+        f"Output:     {_output_line(plan)}",
+        f"Loss:       {plan.config.gkd.loss_implementation} generalized JSD, beta "
+        f"{plan.config.gkd.beta:g} (temperature {plan.config.gkd.temperature:g} is for "
+        "sampling only, as in TRL's GKDTrainer)",
+        "",
+        "TRL keyword arguments:",
+        "  GKDConfig(",
+    ]
+    lines += [f"    {key}={value!r}," for key, value in plan.trainer_kwargs.items()]
+    lines += [
+        "  )",
+        "  GKDTrainer (gkd's subclass: seeded on-policy decisions, KV-cache generation, "
+        f"{plan.config.gkd.loss_implementation} loss)(model=<student>, teacher_model="
+        f"{plan.config.gkd.teacher_model_name_or_path!r}, args=<GKDConfig above>, "
+        "train_dataset=<train data>, eval_dataset="
+        f"{'<eval data>' if plan.config.data.eval else 'None'}, processing_class=<tokenizer>, "
+        f"peft_config={'LoraConfig(...)' if plan.config.peft else 'None'})",
+    ]
+    return "\n".join(lines)
+
+
+def _millions(model: Any) -> str:
+    count = sum(p.numel() for p in model.parameters())
+    return f"{count / 1e6:.1f}M params" if count >= 1e5 else f"{count:,} params"
+
+
+def start_banner(
+    plan: RunPlan, student: Any, teacher: Any, data_sizes: dict[str, int], world_size: int
+) -> str:
+    """The short banner printed before the first step."""
+    cfg = plan.config
+    t = cfg.training
+    steps = f"{t.max_steps} steps" if t.max_steps else f"{t.num_train_epochs:g} epochs"
+    sizes = ", ".join(f"{k} {v}" for k, v in data_sizes.items())
+    return "\n".join(
+        [
+            "gkd run",
+            f"  student    {cfg.model.name_or_path} ({_millions(student)}"
+            f"{', LoRA' if cfg.peft else ''})",
+            f"  teacher    {cfg.gkd.teacher_model_name_or_path} ({_millions(teacher)})",
+            f"  data       {sizes} conversations",
+            f"  batch      {_effective_batch(plan, world_size)}; {steps}",
+            f"  on-policy  {_on_policy_text(plan)}; {cfg.gkd.max_new_tokens} new tokens, "
+            f"temperature {cfg.gkd.temperature:g}",
+            f"  precision  {plan.precision.label} ({plan.precision.reason}); device "
+            f"{plan.device.name}",
+            f"  loss       {cfg.gkd.loss_implementation} generalized JSD, beta {cfg.gkd.beta:g}",
+            f"  output     {_output_line(plan)}",
+        ]
+    )
+
+
+def end_summary(
+    plan: RunPlan,
+    metrics: dict[str, Any],
+    times: StepTimes,
+    decisions: list[tuple[int, int, bool]],
+    interrupted_at: int | None,
+) -> str:
+    """The summary printed after training (or after a Ctrl-C stop)."""
+    median = times.median()
+    share = times.generation_share()
+    on = sum(1 for *_, d in decisions if d)
+    lines = [
+        "gkd run: stopped by Ctrl-C" if interrupted_at is not None else "gkd run: finished",
+        f"  steps      {len(times.seconds)} this run"
+        + (f" (stopped after step {interrupted_at})" if interrupted_at is not None else ""),
+    ]
+    if "train_loss" in metrics:
+        lines.append(f"  loss       {metrics['train_loss']:.4g} (mean over this run)")
+    if median is not None:
+        lines.append(
+            f"  step time  {median:.3f} s median"
+            + (f"; {share:.0%} in on-policy generation" if share is not None else "")
+        )
+    if decisions:
+        lines.append(f"  on-policy  {on} of {len(decisions)} micro-batches")
+    lines.append(f"  output     {plan.output.output_dir}")
+    return "\n".join(lines)

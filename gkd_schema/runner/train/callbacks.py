@@ -1,0 +1,94 @@
+"""Trainer callbacks of a gkd run: step timing, clean Ctrl-C stop, decision logs."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from gkd_schema.runner.train.interrupt import InterruptFlag, agree_across_processes
+from gkd_schema.runner.train.trainer import OnPolicyRecord
+
+
+@dataclass
+class StepTimes:
+    """Wall time and generation time of each optimizer step."""
+
+    seconds: list[float] = field(default_factory=list)
+    generation: list[float] = field(default_factory=list)
+
+    def median(self, skip_first: bool = True) -> float | None:
+        """Median step time; the first step (warm-up, lazy init) is left out when possible."""
+        values = self.seconds[1:] if skip_first and len(self.seconds) > 1 else self.seconds
+        return statistics.median(values) if values else None
+
+    def generation_share(self) -> float | None:
+        """Fraction of step time spent generating on-policy (or seq_kd) completions."""
+        total = sum(self.seconds)
+        return sum(self.generation) / total if total > 0 else None
+
+
+class StepTimer(TrainerCallback):
+    """Measures each optimizer step and the share spent in generation."""
+
+    def __init__(self, record: OnPolicyRecord) -> None:
+        self.record = record
+        self.times = StepTimes()
+        self._start = 0.0
+        self._gen_start = 0.0
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Start the clock."""
+        self._start = time.perf_counter()
+        self._gen_start = self.record.generation_seconds
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Stop the clock."""
+        self.times.seconds.append(time.perf_counter() - self._start)
+        self.times.generation.append(self.record.generation_seconds - self._gen_start)
+
+
+class StopOnInterrupt(TrainerCallback):
+    """Turns a Ctrl-C request into "save a checkpoint and stop" at a step boundary."""
+
+    def __init__(self, flag: InterruptFlag, device: Any) -> None:
+        self.flag = flag
+        self.device = device
+        self.stopped_at: int | None = None
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Stop (on every process together) once any process saw Ctrl-C."""
+        if agree_across_processes(self.flag.requested, self.device):
+            self.flag.requested = True
+            self.stopped_at = state.global_step
+            control.should_training_stop = True
+            control.should_save = args.save_strategy != "no"
+
+
+class DecisionLog(TrainerCallback):
+    """Appends each process's on-policy decisions to `on_policy_decisions/rank<N>.jsonl`.
+
+    One line per micro-batch: `{"step": .., "micro": .., "on_policy": ..}`. Identical
+    files across ranks are the evidence that processes agreed.
+    """
+
+    def __init__(self, record: OnPolicyRecord, output_dir: Path, rank: int) -> None:
+        self.record = record
+        self.path = output_dir / "on_policy_decisions" / f"rank{rank}.jsonl"
+        self._written = 0
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Write the decisions made since the last step."""
+        new = self.record.decisions[self._written :]
+        if not new:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            for step, micro, on_policy in new:
+                fh.write(json.dumps({"step": step, "micro": micro, "on_policy": on_policy}) + "\n")
+        self._written = len(self.record.decisions)

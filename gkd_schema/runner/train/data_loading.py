@@ -1,0 +1,163 @@
+"""Load training and evaluation conversations into the `messages` form TRL's collator reads.
+
+Local .jsonl/.json/.parquet/.csv files and Hub datasets load through `datasets`.
+Rows are conversations (`messages`: a list of `{role, content}` ending with the
+assistant) or `prompt`/`completion` pairs, which are converted. Only `messages` is
+kept: TRL's collator would read a leftover `prompt` column as pre-formatted text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gkd_schema.config.diagnostics import Diagnostic, Loc
+from gkd_schema.models import DatasetSource
+
+_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+_MAX_ROW_ERRORS = 5
+
+
+class DataError(Exception):
+    """The data cannot be used for a run; carries diagnostics."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+def _as_messages(value: Any, role: str) -> list[Any]:
+    """A prompt or completion (a string or a list of messages) as a message list."""
+    if isinstance(value, str):
+        return [{"role": role, "content": value}]
+    if not isinstance(value, list):
+        raise ValueError(f"`{role}` side must be a string or a list of messages")
+    return list(value)
+
+
+def _decode(value: Any) -> Any:
+    """CSV cells hold JSON text; parse it when it looks like a list."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _row_problem(messages: Any) -> str | None:
+    """Why `messages` is not a usable conversation, or None when it is."""
+    if not isinstance(messages, list) or len(messages) < 2:
+        return "`messages` must be a list of at least two {role, content} messages"
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
+            return f"message {i} needs a string `role`"
+        if not isinstance(msg.get("content"), str):
+            return f"message {i} needs a string `content`"
+    if messages[-1]["role"] != "assistant":
+        return (
+            f"the last message is from `{messages[-1]['role']}`, not `assistant`; GKD "
+            "trains on the last message as the completion"
+        )
+    return None
+
+
+def to_messages(row: dict[str, Any]) -> list[Any]:
+    """Convert one row to a conversation.
+
+    Args:
+        row: A dataset row with `messages`, or `prompt` and `completion`.
+
+    Returns:
+        The conversation as a list of `{role, content}` dicts.
+
+    Raises:
+        ValueError: The row is neither form, or the conversation is unusable.
+    """
+    if "messages" in row:
+        messages = _decode(row["messages"])
+    elif "prompt" in row and "completion" in row:
+        messages = _as_messages(_decode(row["prompt"]), "user") + _as_messages(
+            _decode(row["completion"]), "assistant"
+        )
+    else:
+        raise ValueError(
+            f"rows need a `messages` column or `prompt` and `completion` columns; "
+            f"found {sorted(row)}"
+        )
+    problem = _row_problem(messages)
+    if problem:
+        raise ValueError(problem)
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def _source_loc(source: DatasetSource, split_key: str) -> Loc:
+    return ("data", split_key, "path" if source.path is not None else "name")
+
+
+def load_raw(source: DatasetSource, base_dir: Path) -> Any:
+    """Load one source as a `datasets.Dataset`, unconverted.
+
+    Raises:
+        DataError: The file is missing or `datasets` cannot read it.
+    """
+    from datasets import load_dataset
+    from datasets.utils.logging import disable_progress_bar
+
+    # A "Generating train split" bar per file is noise next to gkd's own report.
+    disable_progress_bar()
+    if source.path is not None:
+        path = Path(source.path).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_file():
+            raise DataError([Diagnostic(("data",), f"data file not found: {path}", "data_missing")])
+        builder = _BUILDERS[path.suffix.lower()]
+        return load_dataset(builder, data_files=str(path), split="train")
+    return load_dataset(source.name, source.config, split=source.split)
+
+
+def load_split(source: DatasetSource, split_key: str, base_dir: Path) -> Any:
+    """Load, truncate, check and convert one data split.
+
+    Args:
+        source: The `data.train` or `data.eval` section.
+        split_key: `train` or `eval`, for error locations.
+        base_dir: Directory relative `path`s are resolved against.
+
+    Returns:
+        A `datasets.Dataset` with exactly one column, `messages`.
+
+    Raises:
+        DataError: The data is missing, empty or has unusable rows (up to five
+            rows are named).
+    """
+    loc = _source_loc(source, split_key)
+    try:
+        raw = load_raw(source, base_dir)
+    except DataError as exc:
+        raise DataError([Diagnostic(loc, d.message, d.type) for d in exc.diagnostics]) from exc
+    except Exception as exc:  # datasets raises many kinds; the user needs the message
+        raise DataError(
+            [Diagnostic(loc, f"could not load the data: {exc}", "data_load_error")]
+        ) from exc
+    if source.max_samples is not None and len(raw) > source.max_samples:
+        raw = raw.select(range(source.max_samples))
+    if len(raw) == 0:
+        raise DataError([Diagnostic(loc, "the data has no rows", "data_empty")])
+
+    converted: list[list[Any]] = []
+    errors: list[Diagnostic] = []
+    for index, row in enumerate(raw):
+        try:
+            converted.append(to_messages(row))
+        except ValueError as exc:
+            errors.append(Diagnostic(loc, f"row {index + 1}: {exc}", "data_row"))
+            if len(errors) >= _MAX_ROW_ERRORS:
+                break
+    if errors:
+        raise DataError(errors)
+
+    from datasets import Dataset
+
+    return Dataset.from_dict({"messages": converted})

@@ -1,0 +1,233 @@
+"""`gkd run` after validation and preflight: plan, load, train, save.
+
+The command line is in `gkd_schema/cli/run_cmd.py`; this module is the library
+behind it and can be called from Python (`execute`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gkd_schema.config.resolved import dump_resolved_yaml
+from gkd_schema.models import RunConfig
+from gkd_schema.runner.preflight.output_plan import RESOLVED_CONFIG
+from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
+from gkd_schema.runner.train.data_loading import DataError, load_split
+from gkd_schema.runner.train.hooks import RunContext, RunHook, call_hooks
+from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
+from gkd_schema.runner.train.output_dir import clear_previous_run
+from gkd_schema.runner.train.setup import RunFailedError, RunPlan, RunSetupError, plan_run
+from gkd_schema.runner.train.warning_dedup import one_warning_per_kind
+
+EXIT_OK = 0
+
+
+def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, dict[str, int]]:
+    """Training and (optional) evaluation conversations, and their row counts.
+
+    Raises:
+        RunSetupError: The data is missing or has unusable rows.
+    """
+    errors = []
+    train = evaluation = None
+    try:
+        train = load_split(config.data.train, "train", base_dir)
+    except DataError as exc:
+        errors.extend(exc.diagnostics)
+    if config.data.eval is not None:
+        try:
+            evaluation = load_split(config.data.eval, "eval", base_dir)
+        except DataError as exc:
+            errors.extend(exc.diagnostics)
+    if errors or train is None:
+        raise RunSetupError(errors)
+    sizes = {"train": len(train)}
+    if evaluation is not None:
+        sizes["eval"] = len(evaluation)
+    return train, evaluation, sizes
+
+
+def _load_student(config: RunConfig, dtype: str) -> tuple[Any, Any]:
+    """The student model and its tokenizer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    m = config.model
+    tokenizer_source = m.tokenizer_name_or_path or m.name_or_path
+    tokenizer = AutoTokenizer.from_pretrained(
+        tokenizer_source,
+        revision=m.revision if m.tokenizer_name_or_path is None else None,
+        trust_remote_code=m.trust_remote_code,
+    )
+    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": m.trust_remote_code}
+    if m.revision:
+        kwargs["revision"] = m.revision
+    if m.attn_implementation:
+        kwargs["attn_implementation"] = m.attn_implementation
+    student = AutoModelForCausalLM.from_pretrained(m.name_or_path, **kwargs)
+    return student, tokenizer
+
+
+def _peft_config(config: RunConfig) -> Any:
+    """A peft `LoraConfig` for the `peft` section, or None."""
+    if config.peft is None:
+        return None
+    from peft import LoraConfig
+
+    p = config.peft
+    return LoraConfig(
+        r=p.r,
+        lora_alpha=p.lora_alpha,
+        lora_dropout=p.lora_dropout,
+        target_modules=p.target_modules,
+        bias=p.bias,
+        task_type="CAUSAL_LM",
+    )
+
+
+def build_trainer(
+    plan: RunPlan, train: Any, evaluation: Any, callbacks: Sequence[Any] = ()
+) -> tuple[Any, Any]:
+    """Load the student (and, through TRL, the teacher) and build gkd's trainer.
+
+    Returns:
+        `(trainer, tokenizer)`.
+    """
+    from gkd_schema.runner.train.trainer import GkdTrainer
+
+    student, tokenizer = _load_student(plan.config, plan.precision.student_dtype)
+    trainer = GkdTrainer(
+        model=student,
+        teacher_model=plan.config.gkd.teacher_model_name_or_path,
+        args=plan.gkd_config,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        processing_class=tokenizer,
+        peft_config=_peft_config(plan.config),
+        callbacks=list(callbacks),
+        loss_implementation=plan.config.gkd.loss_implementation,
+    )
+    return trainer, tokenizer
+
+
+def execute(
+    config: RunConfig,
+    *,
+    base_dir: Path,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    echo: Callable[[str], None] = print,
+    callbacks: Sequence[Any] = (),
+    hooks: Sequence[RunHook] = (),
+) -> int:
+    """Run (or dry-run) a validated config.
+
+    Args:
+        config: A config `gkd validate` accepted (and preflight passed).
+        base_dir: Directory relative paths are resolved against (the working directory).
+        overwrite: Replace a previous run in `output_dir`.
+        dry_run: Stop after building the trainer arguments and print them.
+        echo: Prints a line to the user (main process only).
+        callbacks: Extra `TrainerCallback`s (tests, integrations).
+        hooks: Called before the first step and after the final save, on the main
+            process (`gkd run` passes the evaluation tables and the loss plot).
+
+    Returns:
+        The exit code: 0 finished (or dry run), 130 stopped by Ctrl-C.
+
+    Raises:
+        RunSetupError: A problem found before any weights are loaded.
+        RunFailedError: Loading the models or building the trainer failed.
+    """
+    with one_warning_per_kind():
+        plan = plan_run(config, base_dir=base_dir, overwrite=overwrite)
+        train, evaluation, sizes = load_data(config, base_dir)
+        if dry_run:
+            echo(dry_run_text(plan, sizes))
+            return EXIT_OK
+        return _train(plan, train, evaluation, sizes, echo, callbacks, hooks)
+
+
+def _train(
+    plan: RunPlan,
+    train: Any,
+    evaluation: Any,
+    sizes: dict[str, int],
+    echo: Callable[[str], None],
+    extra_callbacks: Sequence[Any],
+    hooks: Sequence[RunHook],
+) -> int:
+    """Load, train, save; the part of `execute` that needs weights."""
+    from accelerate import PartialState
+
+    from gkd_schema.runner.train.callbacks import DecisionLog, StepTimer, StopOnInterrupt
+    from gkd_schema.runner.train.interrupt import graceful_interrupt
+
+    state = PartialState()
+    # Every process has checked the output directory; only now may one write to it.
+    state.wait_for_everyone()
+    main = state.is_main_process
+    say = echo if main else (lambda _line: None)
+    output_dir = plan.output.output_dir
+    if main and plan.output.clear_previous:
+        clear_previous_run(output_dir)
+    state.wait_for_everyone()
+
+    with graceful_interrupt(say) as flag, one_warning_per_kind():
+        try:
+            trainer, tokenizer = build_trainer(plan, train, evaluation, extra_callbacks)
+        except (OSError, ValueError, KeyError, RuntimeError, ImportError) as exc:
+            # Missing files, vocabulary mismatch, no pad token, an accelerate setup the
+            # machine cannot run: a sentence, not a traceback.
+            raise RunFailedError(f"could not load the models or build the trainer: {exc}") from exc
+        timer = StepTimer(trainer.on_policy)
+        stopper = StopOnInterrupt(flag, trainer.accelerator.device)
+        for callback in (timer, stopper, DecisionLog(trainer.on_policy, output_dir, state.process_index)):
+            trainer.add_callback(callback)
+        context = RunContext(
+            plan.config, output_dir, trainer, tokenizer, train, evaluation, say,
+            resume_from=plan.output.resume_from,
+        )
+        if main:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / RESOLVED_CONFIG).write_text(dump_resolved_yaml(plan.config), "utf-8")
+            say(start_banner(plan, trainer.model, trainer.teacher_model, sizes, state.num_processes))
+            call_hooks("before_training", context, hooks)
+        resume = str(plan.output.resume_from) if plan.output.resume_from else None
+        result = trainer.train(resume_from_checkpoint=resume)
+
+    metrics = dict(result.metrics)
+    if stopper.stopped_at is not None:
+        say(end_summary(plan, metrics, timer.times, trainer.on_policy.decisions, stopper.stopped_at))
+        say(
+            "The last checkpoint is complete; continue with `training.resume: auto` "
+            "(e.g. `gkd run CONFIG --set training.resume=auto`)."
+        )
+        _finish(state)
+        return EXIT_INTERRUPTED
+    trainer.save_model(str(output_dir))
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    if evaluation is not None:
+        trainer.save_metrics("eval", trainer.evaluate())
+    if main:
+        call_hooks("after_training", context, hooks)
+    say(end_summary(plan, metrics, timer.times, trainer.on_policy.decisions, None))
+    _finish(state)
+    return EXIT_OK
+
+
+def _finish(state: Any) -> None:
+    """Let every process leave together and close the process group.
+
+    Without this a rank that finishes first (the main one still runs the end-of-run
+    hooks) tears down its gloo/NCCL connections under the others, which abort.
+    """
+    if state.num_processes <= 1:
+        return
+    state.wait_for_everyone()
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -1,0 +1,106 @@
+"""gkd's GKD trainer: TRL's `GKDTrainer` with the fixes a real run needs.
+
+- The on-policy decision is derived from the seed and the step, so every process
+  makes the same one (TRL flips a coin per process, which can hang ZeRO-3).
+- On-policy completions are generated with the KV cache even when gradient
+  checkpointing is on (TRL turns the cache off; generation runs ~4.6x slower).
+- The loss is gkd's memory-lean implementation (`gkd.loss_implementation`).
+- Time spent in generation is measured for the end summary and the benchmark.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gkd_schema.runner.generation.on_policy import on_policy_decision
+from gkd_schema.runner.loss.distillation import compute_distillation_loss
+from gkd_schema.runner.train.trl_compat import gkd_classes, unwrap_for_generation
+
+_TrlGKDTrainer: Any = gkd_classes()[1]
+
+
+@dataclass
+class OnPolicyRecord:
+    """Decisions and generation time, per micro-batch."""
+
+    decisions: list[tuple[int, int, bool]] = field(default_factory=list)
+    generation_seconds: float = 0.0
+
+
+class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
+    """TRL's GKD trainer with synchronized on-policy decisions and KV-cache generation."""
+
+    def __init__(self, *args: Any, loss_implementation: str = "trl", **kwargs: Any) -> None:
+        """Build the trainer.
+
+        Args:
+            *args: Passed to TRL's `GKDTrainer`.
+            loss_implementation: `gkd.loss_implementation`.
+            **kwargs: Passed to TRL's `GKDTrainer`.
+        """
+        super().__init__(*args, **kwargs)
+        self.loss_implementation = loss_implementation
+        self.on_policy = OnPolicyRecord()
+        self._micro = (-1, 0)  # (global step, micro-batches seen in it)
+        # `unwrap_for_generation` switches gradient checkpointing off while generating,
+        # so the cache is safe to use; TRL still asks for use_cache=False.
+        self.generation_kwargs["use_cache"] = True
+        self.generation_config.use_cache = True
+
+    def _next_micro_step(self) -> tuple[int, int]:
+        """(optimizer step, micro-batch index within it) of the batch being trained."""
+        step = self.state.global_step
+        micro = self._micro[1] + 1 if self._micro[0] == step else 0
+        self._micro = (step, micro)
+        return step, micro
+
+    def _generate(self, model: Any, inputs: dict[str, Any], gc_kwargs: Any) -> None:
+        """Replace the batch's completions with ones `model` samples."""
+        started = time.perf_counter()
+        with unwrap_for_generation()(
+            model,
+            self.accelerator,
+            generation_kwargs=self.generation_kwargs,
+            gradient_checkpointing_kwargs=gc_kwargs,
+        ) as unwrapped:
+            ids, mask, labels = self.generate_on_policy_outputs(
+                unwrapped, inputs, self.generation_config
+            )
+        self.on_policy.generation_seconds += time.perf_counter() - started
+        inputs["input_ids"], inputs["attention_mask"], inputs["labels"] = ids, mask, labels
+
+    def training_step(
+        self, model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None
+    ) -> Any:
+        """One micro-batch: maybe replace completions (on-policy or seq_kd), then learn."""
+        step, micro = self._next_micro_step()
+        on_policy = on_policy_decision(self.args.seed, step, micro, self.lmbda)
+        self.on_policy.decisions.append((step, micro, on_policy))
+        if on_policy:
+            self._generate(model, inputs, self.args.gradient_checkpointing_kwargs)
+        elif self.seq_kd:
+            self._generate(self.teacher_model, inputs, None)
+        # Skip TRL's training_step (it would flip its own coin); go to SFTTrainer's.
+        return super(_TrlGKDTrainer, self).training_step(model, inputs, num_items_in_batch)
+
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        """The generalized JSD loss through `gkd.loss_implementation`."""
+        return compute_distillation_loss(
+            model,
+            self.teacher_model,
+            inputs,
+            beta=self.beta,
+            # TRL's GKD loss uses temperature 1; `gkd.temperature` is for sampling only.
+            temperature=1.0,
+            implementation=self.loss_implementation,
+            num_items_in_batch=num_items_in_batch,
+            return_outputs=return_outputs,
+        )
