@@ -125,3 +125,62 @@ def write_messages_jsonl(path: Path, rows: int = 8, *, last_role: str = "assista
             ]
             fh.write(json.dumps({"messages": messages}) + "\n")
     return path
+
+
+_WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "lambda", "sigma")
+
+
+def _corpus(seed: int, lines: int = 200) -> list[str]:
+    """Lines of random words: two seeds give two different subword vocabularies."""
+    import random
+
+    rnd = random.Random(seed)
+    return [" ".join(rnd.choice(_WORDS) for _ in range(8)) for _ in range(lines)]
+
+
+def build_sentencepiece_tokenizer(out_dir: Path, *, seed: int = 0, vocab_size: int = 40) -> Path:
+    """Save a tokenizer that is only `tokenizer.model` (SentencePiece BPE) and its config.
+
+    Llama-2-era checkpoints ship this way; loading needs `sentencepiece` and `protobuf`.
+    """
+    import io
+
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_corpus(seed)),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=3,
+        minloglevel=2,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "tokenizer.model").write_bytes(model.getvalue())
+    special = {"unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
+    (out_dir / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizer", **special}))
+    return out_dir
+
+
+def build_vocab_merges_tokenizer(out_dir: Path, *, seed: int = 0, vocab_size: int = 290) -> Path:
+    """Save a byte-level BPE tokenizer as `vocab.json` + `merges.txt` only (GPT-2's layout)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    core.train_from_iterator(_corpus(seed), trainer=trainer)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    core.model.save(str(out_dir))
+    special = {"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}
+    (out_dir / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "GPT2Tokenizer", **special}))
+    return out_dir

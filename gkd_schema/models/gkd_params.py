@@ -178,8 +178,9 @@ class GkdSection(GkdParams):
     teacher_model_name_or_path: ModelId = Field(
         description=(
             "The teacher model (required for a run): a Hugging Face Hub repo id "
-            "(`namespace/name`) or a local path starting with `/`, `./`, `../` or `~`. "
-            "It must share the student's vocabulary."
+            "(`namespace/name`) or a local path starting with `/`, `./`, `../` or `~`; a "
+            "name that is an existing folder in the directory gkd runs in is that folder, "
+            "as in transformers. It must share the student's tokenizer."
         ),
     )
     teacher_trust_remote_code: bool = Field(

@@ -15,7 +15,8 @@ class ModelSection(StrictModel):
     name_or_path: ModelId = Field(
         description=(
             "The student model: a Hugging Face Hub repo id (`namespace/name`) or a local "
-            "path starting with `/`, `./`, `../` or `~`."
+            "path starting with `/`, `./`, `../` or `~`; a name that is an existing folder "
+            "in the directory gkd runs in is that folder, as in transformers."
         ),
     )
     tokenizer_name_or_path: ModelId | None = Field(

@@ -104,14 +104,14 @@ def test_tokenizer_larger_than_the_student_vocab(base: Path, tmp_path: Path) -> 
     assert ("tokenizer_exceeds_vocab", "error", ("model", "tokenizer_name_or_path")) in _kinds(found)
 
 
-def test_teacher_with_other_token_ids_warns(base: Path) -> None:
+def test_teacher_with_other_token_ids_is_an_error(base: Path) -> None:
     teacher = _copy(base / "teacher", base / "shuffled")
     data = json.loads((teacher / "tokenizer.json").read_text())
     vocab = data["model"]["vocab"]
     vocab["a"], vocab["b"] = vocab["b"], vocab["a"]
     (teacher / "tokenizer.json").write_text(json.dumps(data))
     found = _run(base, config=_config("./student", "./shuffled", "data/train.jsonl"))
-    assert _kinds(found) == [("tokenizer_mismatch", "warning", TEACHER)]
+    assert _kinds(found) == [("tokenizer_mismatch", "error", TEACHER)]
 
 
 def test_bad_rows(base: Path) -> None:
@@ -193,6 +193,20 @@ def test_uncached_hub_model_is_skipped_with_a_warning(
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
     found = _run(base, config=_config("./student", "org/not-downloaded", "data/train.jsonl"))
     assert _kinds(found) == [("not_cached", "warning", TEACHER)]
+
+
+def test_a_folder_written_without_dot_slash_is_local_as_in_transformers(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    (base / "models").mkdir()
+    (base / "models" / "teacher").symlink_to(base / "teacher")
+    found = _run(base, config=_config("student", "models/teacher", "data/train.jsonl"))
+    assert _kinds(found) == []  # not "not cached on the Hub": both folders were checked
+    broken = _copy(base / "teacher", base / "models" / "broken")
+    (broken / "config.json").unlink()
+    found = _run(base, config=_config("student", "models/broken", "data/train.jsonl"))
+    assert _kinds(found) == [("not_a_model", "error", TEACHER)]
 
 
 def test_occupied_output_dir(base: Path) -> None:

@@ -39,6 +39,18 @@ def test_dry_run_prints_trl_arguments_and_loads_nothing(write_config: Any, tmp_p
     assert not (tmp_path / "out").exists()
 
 
+def test_dry_run_says_where_each_model_is_read_from(
+    write_config: Any, tmp_path: Path, tiny_teacher_dir: Path, monkeypatch: Any
+) -> None:
+    (tmp_path / "teacher").symlink_to(tiny_teacher_dir)
+    monkeypatch.chdir(tmp_path)
+    cfg = write_config(tmp_path, gkd={"teacher_model_name_or_path": "teacher"})
+    result = _invoke(str(cfg), "--dry-run")
+    assert result.exit_code == 0, result.output
+    teacher_line = next(line for line in result.output.splitlines() if line.strip().startswith("teacher"))
+    assert f"(local folder {tmp_path / 'teacher'};" in teacher_line
+
+
 def test_occupied_output_dir_is_refused(write_config: Any, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()

@@ -31,8 +31,9 @@ from gkd_schema.runner.preflight.locate import Located, locate_model
 from gkd_schema.runner.preflight.memory_check import CheckedModel, check_memory
 from gkd_schema.runner.preflight.output_dir import check_output_dir as _check_output_dir
 from gkd_schema.runner.preflight.prompt_length import check_lengths
+from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer
 from gkd_schema.runner.preflight.tokenizer import check_tokenizer, load_tokenizer
-from gkd_schema.runner.preflight.vocab import TEACHER_LOC, check_same_tokens, check_vocab_sizes
+from gkd_schema.runner.preflight.vocab import TEACHER_LOC, check_vocab_sizes
 from gkd_schema.runner.preflight.weights import read_config, vocab_size
 
 __all__ = ["run_preflight"]
@@ -112,12 +113,13 @@ def _check_models(
             student_vocab=student_vocab,
             student_label=config.model.name_or_path,
         )
-        if teacher is not None:
-            out += check_same_tokens(
-                tokenizer_found.directory,
-                teacher.directory,
-                student_label=config.model.name_or_path,
+        if teacher is not None and teacher_found is not None:
+            out += check_same_tokenizer(
+                tokenizer,
+                teacher_found,
+                student_label=tokenizer_found.label,
                 teacher_label=config.gkd.teacher_model_name_or_path,
+                teacher_trust_remote_code=config.gkd.teacher_trust_remote_code,
             )
     return tokenizer, student, teacher
 

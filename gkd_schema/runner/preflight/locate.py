@@ -46,6 +46,23 @@ def resolve_path(value: str, base_dir: Path) -> Path:
     return path if path.is_absolute() else (base_dir / path)
 
 
+def is_local_model(value: str, base_dir: Path) -> bool:
+    """Whether `from_pretrained(value)` reads a local folder, as transformers decides.
+
+    A value written as a path (`./`, `/`, `~`, `../`) is local; so is a bare name such as
+    `models/teacher` or `gpt2` when that folder exists under `base_dir`, because
+    transformers tries `os.path.isdir` before the Hub.
+    """
+    return is_local_path(value) or resolve_path(value, base_dir).is_dir()
+
+
+def model_source(value: str, base_dir: Path) -> str:
+    """Where a model is read from, for the banner: `local folder PATH` or `Hub repo`."""
+    if is_local_model(value, base_dir):
+        return f"local folder {resolve_path(value, base_dir)}"
+    return "Hub repo"
+
+
 def hub_cache_dir() -> Path:
     """The Hub cache folder, read from the environment at call time.
 
@@ -96,7 +113,7 @@ def locate_model(
         The located folder, or None with the diagnostics that explain why.
     """
     key = ".".join(map(str, loc))
-    if not is_local_path(value):
+    if not is_local_model(value, base_dir):
         return _locate_hub_model(value, loc=loc, revision=revision, need_weights=need_weights)
     path = resolve_path(value, base_dir)
     if not path.exists():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gkd_schema.runner.preflight.locate import resolve_path
+from gkd_schema.runner.preflight.locate import model_source, resolve_path
 from gkd_schema.runner.train.callbacks import StepTimes
 from gkd_schema.runner.train.setup import RunPlan
 
 
-def _model_line(role: str, path: str, dtype: str, extra: str = "") -> str:
-    return f"  {role:<10} {path}  (dtype {dtype}{extra})"
+def _model_line(role: str, path: str, source: str, dtype: str, extra: str = "") -> str:
+    return f"  {role:<10} {path}  ({source}; dtype {dtype}{extra})"
 
 
 def _output_line(plan: RunPlan) -> str:
@@ -41,11 +41,12 @@ def _load_lines(plan: RunPlan) -> list[str]:
     cfg = plan.config
     base = plan.base_dir
     tokenizer = cfg.model.tokenizer_name_or_path or cfg.model.name_or_path
+    student, teacher = cfg.model.name_or_path, cfg.gkd.teacher_model_name_or_path
     lines = [
-        _model_line("student", cfg.model.name_or_path, plan.precision.student_dtype,
+        _model_line("student", student, model_source(student, base), plan.precision.student_dtype,
                     ", trust_remote_code" if cfg.model.trust_remote_code else ""),
-        f"  {'tokenizer':<10} {tokenizer}",
-        _model_line("teacher", cfg.gkd.teacher_model_name_or_path, plan.precision.teacher_dtype,
+        f"  {'tokenizer':<10} {tokenizer}  ({model_source(tokenizer, base)})",
+        _model_line("teacher", teacher, model_source(teacher, base), plan.precision.teacher_dtype,
                     ", trust_remote_code" if cfg.gkd.teacher_trust_remote_code else ""),
     ]
     if cfg.peft is not None:
