@@ -151,4 +151,4 @@ def test_init_with_an_explicit_schema_reference(tmp_path: Path) -> None:
 def test_init_help_shows_the_models_descriptions() -> None:
     result = runner.invoke(app, ["init", "--help"], terminal_width=200)
     words = " ".join(result.stdout.replace("│", " ").split())
-    assert "It must share the student's vocabulary" in words
+    assert "It must share the student's tokenizer" in words
