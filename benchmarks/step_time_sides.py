@@ -74,7 +74,7 @@ def _instrument(timing: Timing) -> Any:
     """Time generation inside TRL's trainer and return a step-timing callback."""
     from transformers import TrainerCallback
 
-    from gkd_schema.runner.train.trl_compat import gkd_classes
+    from gkd_schema.runner.preflight.trl_compat import gkd_classes
 
     _, trainer_cls = gkd_classes()
     original = trainer_cls.generate_on_policy_outputs
@@ -123,7 +123,7 @@ def run_trl_defaults(workdir: Path, data: str, steps: int, timing: Timing) -> li
     from datasets import load_dataset
     from transformers import AutoTokenizer
 
-    from gkd_schema.runner.train.trl_compat import gkd_classes
+    from gkd_schema.runner.preflight.trl_compat import gkd_classes
 
     config_cls, trainer_cls = gkd_classes()
     sys.modules[trainer_cls.__module__].random = _SameDecisions()  # type: ignore[attr-defined]
@@ -200,8 +200,8 @@ def run_gkd(
 def run_floor(workdir: Path, data: str, steps: int, timing: Timing) -> list[float]:
     """Off-policy steps in plain PyTorch on gkd's batches and models; returns the losses."""
     from gkd_schema.runner.loss.distillation import compute_distillation_loss
+    from gkd_schema.runner.preflight.run_plan import plan_run
     from gkd_schema.runner.train.run import build_trainer, load_data
-    from gkd_schema.runner.train.setup import plan_run
 
     config = _gkd_config(workdir, data, steps)
     plan = plan_run(config, base_dir=workdir, overwrite=True)

@@ -64,6 +64,7 @@ def build_model(
     vocab_size: int | None = None,
     seed: int = 0,
     with_tokenizer: bool = True,
+    max_position_embeddings: int = 512,
     **tokenizer_kwargs: Any,
 ) -> Path:
     """Save a tiny random OLMo-2 causal LM (and, by default, its tokenizer) to `out_dir`.
@@ -78,6 +79,7 @@ def build_model(
         vocab_size: Embedding rows; the tokenizer's length when None.
         seed: Seed of the random initialisation.
         with_tokenizer: Also save a tokenizer built by `build_tokenizer`.
+        max_position_embeddings: The longest sequence the model is built for.
         **tokenizer_kwargs: Passed to `build_tokenizer`.
 
     Returns:
@@ -102,7 +104,7 @@ def build_model(
         num_hidden_layers=num_layers,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=512,
+        max_position_embeddings=max_position_embeddings,
         tie_word_embeddings=True,
         eos_token_id=eos_id,
         pad_token_id=pad_id,
@@ -184,3 +186,10 @@ def build_vocab_merges_tokenizer(out_dir: Path, *, seed: int = 0, vocab_size: in
     special = {"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}
     (out_dir / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "GPT2Tokenizer", **special}))
     return out_dir
+
+
+def yaml_text_config(path: Path) -> Any:
+    """A YAML config file as plain data (anchors resolved), for building its stand-ins."""
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(path.read_text("utf-8"))

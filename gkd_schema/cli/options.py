@@ -43,3 +43,16 @@ def read_overrides(sets: Sequence[str] | None) -> list[str]:
     except OverrideSyntaxError as exc:
         raise usage_error(str(exc)) from None
     return list(sets or ())
+
+
+def require_training_extra(what: str) -> None:
+    """Exit 2 with what to install when the `train` extra is missing.
+
+    Args:
+        what: What needs it, for the message (`gkd run`, `--deep`).
+    """
+    import importlib.util
+
+    for module in ("torch", "transformers", "trl", "datasets", "accelerate"):
+        if importlib.util.find_spec(module) is None:
+            raise usage_error(f"{what} needs the training extra ({module} is missing): pip install 'gkd[train]'")

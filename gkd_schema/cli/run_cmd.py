@@ -11,31 +11,15 @@ from typing import Literal
 
 import typer
 
-from gkd_schema.cli.options import SET_OPTION, check_config_paths, read_overrides, usage_error
+from gkd_schema.cli.options import (
+    SET_OPTION,
+    check_config_paths,
+    read_overrides,
+    require_training_extra,
+    usage_error,
+)
 from gkd_schema.config.reporting import render_reports
-from gkd_schema.config.validation import FileReport, validate_file
-
-
-def _preflight(report: FileReport) -> None:
-    """Add the environment checks' findings (`gkd validate --deep`) to `report`."""
-    if report.config is None:
-        return
-    from gkd_schema.runner.preflight import run_preflight
-
-    # The runner checks the output directory itself, knowing --overwrite and resume.
-    for diagnostic in run_preflight(report.config, base_dir=Path.cwd(), check_output_dir=False):
-        report.add(diagnostic)
-
-
-def _require_training_extra() -> None:
-    """Exit 2 with what to install when the `train` extra is missing."""
-    import importlib.util
-
-    for module in ("torch", "transformers", "trl", "datasets", "accelerate"):
-        if importlib.util.find_spec(module) is None:
-            raise usage_error(
-                f"gkd run needs the training extra ({module} is missing): pip install 'gkd[train]'"
-            )
+from gkd_schema.config.validation import validate_file
 
 
 def run(
@@ -81,7 +65,7 @@ def run(
     if accelerate_config is not None:
         check_config_paths([accelerate_config])
     overrides = read_overrides(sets)
-    _require_training_extra()
+    require_training_extra("gkd run")
 
     from gkd_schema.runner.launch.relaunch import has_accelerator, is_main_process_env, relaunch
 
@@ -94,22 +78,30 @@ def run(
 
     main = is_main_process_env()
     report = validate_file(config, overrides)
-    _preflight(report)
+    plan = None
+    if report.config is not None:
+        from gkd_schema.runner.preflight.checklist import check_run
+
+        check = check_run(report.config, base_dir=Path.cwd(), overwrite=overwrite)
+        for diagnostic in check.diagnostics:
+            report.add(diagnostic)
+        plan = check.plan
     if not report.valid or report.warnings:
         output = render_reports([report], fmt)
         if output and main:
             typer.echo(output, err=not report.valid)
-    if not report.valid or report.config is None:
+    if not report.valid or report.config is None or plan is None:
         raise typer.Exit(1)
 
     from gkd_schema.runner.eval.run_hooks import RUN_HOOKS
-    from gkd_schema.runner.train.run import execute
-    from gkd_schema.runner.train.setup import RunFailedError, RunSetupError
+    from gkd_schema.runner.preflight.run_plan import RunSetupError
+    from gkd_schema.runner.train.run import RunFailedError, execute
 
     launch = not dry_run and (num_processes > 1 or accelerate_config is not None)
     try:
         code = execute(
             report.config,
+            plan=plan,
             base_dir=Path.cwd(),
             overwrite=overwrite,
             dry_run=dry_run or launch,

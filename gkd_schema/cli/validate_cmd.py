@@ -7,22 +7,25 @@ from typing import Literal
 
 import typer
 
-from gkd_schema.cli.options import SET_OPTION, check_config_paths, read_overrides, usage_error
+from gkd_schema.cli.options import (
+    SET_OPTION,
+    check_config_paths,
+    read_overrides,
+    require_training_extra,
+    usage_error,
+)
 from gkd_schema.config.reporting import render_reports
 from gkd_schema.config.validation import FileReport, validate_file
 
 
 def _deep_checks(report: FileReport) -> None:
-    """Environment checks (paths, tokenizers, data rows) for a valid config."""
+    """Everything `gkd run` checks before loading weights, for a valid config."""
     if report.config is None:
         return
-    try:
-        from gkd_schema.runner.preflight import run_preflight
-    except ImportError as exc:  # the `train` extra is missing
-        raise usage_error(
-            f"--deep needs the training extra ({exc.name} is missing): pip install 'gkd[train]'"
-        ) from None
-    for diagnostic in run_preflight(report.config, base_dir=Path.cwd(), check_output_dir=False):
+    require_training_extra("--deep")
+    from gkd_schema.runner.preflight.checklist import check_run
+
+    for diagnostic in check_run(report.config, base_dir=Path.cwd(), for_run=False).diagnostics:
         report.add(diagnostic)
 
 
@@ -39,8 +42,9 @@ def validate(
         False,
         "--deep",
         help=(
-            "Also check the environment: model paths, tokenizer and vocabulary of student "
-            "and teacher, data rows, memory estimate (needs the `train` extra; loads no weights)."
+            "Also run every check `gkd run` makes before loading weights: model paths, "
+            "tokenizers of student and teacher, data rows, memory, TRL arguments, installed "
+            "packages, the resume checkpoint (needs the `train` extra; loads no weights)."
         ),
     ),
 ) -> None:

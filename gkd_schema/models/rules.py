@@ -114,12 +114,24 @@ def _warmup_twice(cfg: RunSections) -> Iterator[Finding]:
         )
 
 
+def _best_needs_a_metric(cfg: RunSections) -> Iterator[Finding]:
+    if cfg.training.save_strategy == "best" and "metric_for_best_model" not in cfg.training.extra_args:
+        yield Finding(
+            ("training", "save_strategy"),
+            "`save_strategy: best` needs the metric that decides which checkpoint is best; "
+            "add `metric_for_best_model: eval_loss` (for example) under `training.extra_args`",
+            "save_best_without_metric",
+            "error",
+        )
+
+
 RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _prompt_room,
     _eval_needs_data,
     _seq_kd_unused,
     _teacher_is_student,
     _warmup_twice,
+    _best_needs_a_metric,
 )
 
 

@@ -119,8 +119,8 @@ def test_a_bf16_teacher_really_loads_in_bf16_on_a_native_bf16_cpu(
     from transformers import AutoModelForCausalLM
 
     from gkd_schema.config.validation import validate_file
+    from gkd_schema.runner.preflight.run_plan import plan_run
     from gkd_schema.runner.train.run import build_trainer, load_data
-    from gkd_schema.runner.train.setup import plan_run
 
     teacher = tmp_path / "teacher-bf16"
     AutoModelForCausalLM.from_pretrained(str(tiny_teacher_dir)).to(torch.bfloat16).save_pretrained(str(teacher))

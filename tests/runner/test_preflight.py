@@ -22,6 +22,7 @@ from gkd_schema.runner.preflight import run_preflight
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny_models
+from hub_cache import fake_hub_model
 
 TEACHER = ("gkd", "teacher_model_name_or_path")
 STUDENT = ("model", "name_or_path")
@@ -164,25 +165,16 @@ def test_adapter_folder_is_explained(base: Path) -> None:
     assert "PEFT adapter" in found[0].message
 
 
-def _fake_hub_model(cache: Path, repo_id: str, source: Path) -> None:
-    """Lay out a model in the Hub cache format, as `hf download` leaves it."""
-    commit = "89abcdef0123456789abcdef0123456789abcdef"
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text(commit)
-    shutil.copytree(source, repo / "snapshots" / commit)
-
-
 def test_hub_ids_resolve_through_the_local_cache(
     base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    _fake_hub_model(tmp_path / "hub", "org/student", base / "student")
+    fake_hub_model(tmp_path / "hub", "org/student", base / "student")
     teacher = _copy(base / "teacher", tmp_path / "big-teacher")
     config = json.loads((teacher / "config.json").read_text())
     config["vocab_size"] += 1
     (teacher / "config.json").write_text(json.dumps(config))
-    _fake_hub_model(tmp_path / "hub", "org/teacher", teacher)
+    fake_hub_model(tmp_path / "hub", "org/teacher", teacher)
     found = _run(base, config=_config("org/student", "org/teacher", "data/train.jsonl"))
     assert _kinds(found) == [("vocab_mismatch", "error", TEACHER)]
 
@@ -231,7 +223,7 @@ def test_never_touches_the_network(
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    _fake_hub_model(tmp_path / "hub", "org/student", base / "student")
+    fake_hub_model(tmp_path / "hub", "org/student", base / "student")
     config = _config("org/student", "org/teacher", "data/train.jsonl", data={"eval": {"name": "org/x"}})
     assert _kinds(_run(base, config=config)) == [
         ("not_cached", "warning", TEACHER),

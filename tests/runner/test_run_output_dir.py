@@ -46,14 +46,18 @@ def test_auto_resumes_from_newest_complete_checkpoint(tmp_path: Path) -> None:
 
 def test_auto_without_checkpoint_refuses_foreign_files(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("a")
-    with pytest.raises(OutputDirError):
+    with pytest.raises(OutputDirError) as refused:
         plan_output(tmp_path, "auto", overwrite=False, base_dir=tmp_path)
+    # `resume` is already `auto`: the fix must not be "set training.resume: auto".
+    assert "Set `training.resume: auto`" not in refused.value.diagnostic.message
 
 
-def test_auto_restarts_a_run_stopped_before_its_first_checkpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("resume", ["auto", "never"])
+def test_a_run_stopped_before_its_first_checkpoint_is_replaced(tmp_path: Path, resume: str) -> None:
     (tmp_path / "gkd_config.yaml").write_text("model: {}")
-    plan = plan_output(tmp_path, "auto", overwrite=False, base_dir=tmp_path)
-    assert plan.resume_from is None and plan.clear_previous
+    (tmp_path / "on_policy_decisions").mkdir()
+    plan = plan_output(tmp_path, resume, overwrite=False, base_dir=tmp_path)
+    assert plan.resume_from is None and plan.clear_previous and plan.replaces_unstarted
 
 
 def test_explicit_checkpoint_must_be_complete(tmp_path: Path) -> None:

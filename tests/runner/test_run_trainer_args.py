@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight.precision import DeviceInfo, choose_precision
-from gkd_schema.runner.train.trainer_args import (
+from gkd_schema.runner.preflight.trainer_args import (
     TrainerArgsError,
     build_trainer_kwargs,
     make_gkd_config,
 )
-from gkd_schema.runner.train.trl_compat import gkd_config_fields
+from gkd_schema.runner.preflight.trl_compat import gkd_config_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 

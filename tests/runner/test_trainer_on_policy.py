@@ -74,8 +74,8 @@ def test_generation_uses_kv_cache_under_gradient_checkpointing(
     write_config: Any, tmp_path: Path
 ) -> None:
     from gkd_schema.config.validation import validate_file
+    from gkd_schema.runner.preflight.run_plan import plan_run
     from gkd_schema.runner.train.run import build_trainer, load_data
-    from gkd_schema.runner.train.setup import plan_run
 
     cfg = write_config(tmp_path, training={"gradient_checkpointing": True, "max_steps": 2},
                        gkd={"lmbda": 1.0})

@@ -1,8 +1,9 @@
 """Preflight: find what would stop a GKD run, from config files only, before any weights load.
 
-Takes a validated `RunConfig`; gives located diagnostics, and the decisions the run
-shares with the checks (precision, the output-directory plan). Reads files only, never
-writes, and imports no other runner stage.
+Takes a validated `RunConfig`; gives located diagnostics (`checklist.check_run`, the
+one list) and the decisions the run shares with the checks (precision, TRL's arguments,
+the output-directory plan: `run_plan.plan_run`). Reads files only, never writes, and
+imports no other runner stage.
 
 `run_preflight` is called by `gkd run` and `gkd validate --deep`, both without the
 output-directory check (the run plans the directory itself, knowing `--overwrite`).
@@ -18,8 +19,6 @@ to resume) resolve against `base_dir`: the directory gkd runs in, as TRL and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,11 @@ from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight.data_files import DEFAULT_ROWS, read_rows
 from gkd_schema.runner.preflight.data_rows import check_rows
+from gkd_schema.runner.preflight.guard import guarded as _stage
 from gkd_schema.runner.preflight.locate import Located, locate_model
 from gkd_schema.runner.preflight.memory_check import CheckedModel, check_memory
 from gkd_schema.runner.preflight.output_dir import check_output_dir as _check_output_dir
+from gkd_schema.runner.preflight.positions import check_max_length
 from gkd_schema.runner.preflight.prompt_length import check_lengths
 from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer
 from gkd_schema.runner.preflight.tokenizer import check_tokenizer, load_tokenizer
@@ -88,6 +89,14 @@ def _check_models(
             student_label=config.model.name_or_path,
             teacher_label=config.gkd.teacher_model_name_or_path,
         )
+
+    checked = [
+        ("student", config.model.name_or_path, student),
+        ("teacher", config.gkd.teacher_model_name_or_path, teacher),
+    ]
+    out += check_max_length(
+        config.training.max_length, [(role, label, m.config) for role, label, m in checked if m is not None]
+    )
 
     tokenizer_loc, tokenizer_found = STUDENT_LOC, student_found
     if config.model.tokenizer_name_or_path is not None:
@@ -188,22 +197,3 @@ def run_preflight(
         with _stage("the output directory", ("training", "output_dir"), out):
             out += _check_output_dir(config.training, base_dir=base_dir, overwrite=overwrite)
     return out
-
-
-@contextmanager
-def _stage(what: str, loc: Loc, out: list[Diagnostic]) -> Iterator[None]:
-    """Turn an unexpected exception into a warning: a preflight bug must not block a run."""
-    try:
-        yield
-    except Exception as exc:
-        out.append(
-            Diagnostic(
-                loc=loc,
-                message=(
-                    f"preflight could not check {what} ({type(exc).__name__}: {exc}); the "
-                    "run may still fail there. Please report this as a gkd bug"
-                ),
-                type="preflight_failed",
-                severity="warning",
-            )
-        )

@@ -9,20 +9,12 @@ be a complete checkpoint) or `--overwrite` is given.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import TrainingSection
 from gkd_schema.runner.preflight.locate import resolve_path
-
-_SHOWN = 4  # entries of an occupied directory named in the message
-
-
-def _listing(directory: Path) -> str:
-    names = sorted(p.name + ("/" if p.is_dir() else "") for p in directory.iterdir())
-    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
-    return ", ".join(names[:_SHOWN]) + more
+from gkd_schema.runner.preflight.output_plan import OutputDirError, named_checkpoint, plan_output
 
 
 def check_output_dir(
@@ -39,17 +31,20 @@ def check_output_dir(
         At most one error: an occupied directory, a file in its place, or a checkpoint
         to resume from that is missing or incomplete.
     """
-    from gkd_schema.runner.preflight.output_plan import OutputDirError, plan_output
-
     output_dir = resolve_path(training.output_dir, base_dir)
     try:
         plan_output(output_dir, training.resume, overwrite=overwrite, base_dir=base_dir)
     except OutputDirError as exc:
-        diagnostic = exc.diagnostic
-        occupied = output_dir.is_dir() and any(output_dir.iterdir())
-        if diagnostic.loc == ("training", "output_dir") and occupied:
-            # Naming what is there tells a stale run from a wrong path at a glance.
-            message = f"{diagnostic.message} (it holds {_listing(output_dir)})"
-            diagnostic = replace(diagnostic, message=message)
-        return [diagnostic]
+        return [exc.diagnostic]
+    return []
+
+
+def check_resume(training: TrainingSection, *, base_dir: Path) -> list[Diagnostic]:
+    """The `training.resume` checkpoint alone, for `gkd validate --deep` (no `--overwrite` there)."""
+    if training.resume in ("never", "auto"):
+        return []
+    try:
+        named_checkpoint(training.resume, base_dir)
+    except OutputDirError as exc:
+        return [exc.diagnostic]
     return []

@@ -16,6 +16,8 @@ from pathlib import Path
 from gkd_schema.config.diagnostics import Diagnostic
 
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+# The resolved config of each resume that changed a setting: gkd_config.1.yaml, ...
+CONFIG_HISTORY_RE = re.compile(r"^gkd_config\.(\d+)\.yaml$")
 TRAINER_STATE = "trainer_state.json"
 RESOLVED_CONFIG = "gkd_config.yaml"
 
@@ -61,12 +63,29 @@ class OutputPlan:
     Attributes:
         output_dir: The directory.
         resume_from: Checkpoint to resume from, or None for a fresh start.
-        clear_previous: Remove a previous run's artifacts first (`--overwrite`).
+        clear_previous: Remove a previous run's artifacts first (`--overwrite`, or a
+            run that stopped before its first checkpoint).
+        replaces_unstarted: What is removed is a run that stopped before its first
+            checkpoint (no `--overwrite` needed).
     """
 
     output_dir: Path
     resume_from: Path | None
     clear_previous: bool
+    replaces_unstarted: bool = False
+
+
+def config_history(output_dir: Path) -> list[Path]:
+    """The resolved configs a run wrote, oldest first: `gkd_config.yaml`, then one per changed resume."""
+    if not output_dir.is_dir():
+        return []
+    numbered = sorted(
+        (int(match.group(1)), child)
+        for child in output_dir.iterdir()
+        if (match := CONFIG_HISTORY_RE.match(child.name))
+    )
+    first = output_dir / RESOLVED_CONFIG
+    return ([first] if first.is_file() else []) + [path for _, path in numbered]
 
 
 def is_complete_checkpoint(path: Path) -> bool:
@@ -86,6 +105,15 @@ def newest_checkpoint(output_dir: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
+_SHOWN = 4  # entries of an occupied directory named in the message
+
+
+def _listing(directory: Path) -> str:
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in directory.iterdir())
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
+
+
 def _is_empty(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
 
@@ -97,6 +125,26 @@ _UNSTARTED_RUN = frozenset({RESOLVED_CONFIG, "on_policy_decisions", "runs", "gkd
 def _only_unstarted_run(path: Path) -> bool:
     """Whether `path` holds only what a run stopped before any checkpoint leaves."""
     return path.is_dir() and {c.name for c in path.iterdir()} <= _UNSTARTED_RUN
+
+
+def named_checkpoint(resume: str, base_dir: Path) -> Path:
+    """The checkpoint a `training.resume` path names, resolved against `base_dir`.
+
+    Raises:
+        OutputDirError: It is not a complete checkpoint (missing, or cut off mid-save).
+    """
+    path = Path(resume).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    if not is_complete_checkpoint(path):
+        raise OutputDirError(
+            Diagnostic(
+                ("training", "resume"),
+                f"`{resume}` is not a complete checkpoint (a directory with "
+                f"{TRAINER_STATE}); name a `checkpoint-N` directory or use `auto`",
+                "resume_checkpoint_missing",
+            )
+        )
+    return path
 
 
 def plan_output(
@@ -129,34 +177,31 @@ def plan_output(
     elif resume == "auto":
         resume_from = newest_checkpoint(output_dir)
     else:
-        resume_from = Path(resume).expanduser()
-        resume_from = resume_from if resume_from.is_absolute() else base_dir / resume_from
-        if not is_complete_checkpoint(resume_from):
-            raise OutputDirError(
-                Diagnostic(
-                    ("training", "resume"),
-                    f"`{resume}` is not a complete checkpoint (a directory with "
-                    f"{TRAINER_STATE}); name a `checkpoint-N` directory or use `auto`",
-                    "resume_checkpoint_missing",
-                )
-            )
+        resume_from = named_checkpoint(resume, base_dir)
     inside = resume_from is not None and output_dir.resolve() in resume_from.resolve().parents
-    if resume == "auto" and resume_from is None and _only_unstarted_run(output_dir):
-        return OutputPlan(output_dir, None, clear_previous=True)
+    unstarted = not _is_empty(output_dir) and _only_unstarted_run(output_dir)
+    if resume_from is None and resume in ("auto", "never") and unstarted:
+        # A run that failed or was killed before its first checkpoint left nothing to
+        # resume and nothing of the user's: the next run replaces it.
+        return OutputPlan(output_dir, None, clear_previous=True, replaces_unstarted=True)
     if not _is_empty(output_dir) and not inside:
-        why = (
-            "it holds no complete checkpoint to resume from"
-            if resume == "auto"
-            else "`training.resume` is `never`"
-            if resume == "never"
-            else "the checkpoint to resume from is not inside it"
-        )
+        if resume == "never":
+            why = "`training.resume` is `never`"
+            fix = "Set `training.resume: auto` to continue that run, choose"
+        else:
+            why = (
+                "it holds no complete checkpoint to resume from"
+                if resume == "auto"
+                else "the checkpoint to resume from is not inside it"
+            )
+            fix = "Choose"
         raise OutputDirError(
             Diagnostic(
                 loc,
-                f"`{output_dir}` is not empty and {why}; gkd will not write into it. "
-                "Set `training.resume: auto` to continue that run, choose another "
-                "`output_dir`, or pass --overwrite to replace the previous run",
+                # Naming what is there tells a stale run from a wrong path at a glance.
+                f"`{output_dir}` is not empty (it holds {_listing(output_dir)}) and {why}; "
+                f"gkd will not write into it. {fix} another `output_dir`, or pass --overwrite "
+                "to replace the previous run",
                 "output_dir_occupied",
             )
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gkd_schema.runner.preflight.locate import model_source, resolve_path
+from gkd_schema.runner.preflight.run_plan import RunPlan
 from gkd_schema.runner.train.callbacks import StepTimes
-from gkd_schema.runner.train.setup import RunPlan
 
 
 def _model_line(role: str, path: str, source: str, dtype: str, extra: str = "") -> str:
@@ -17,6 +17,8 @@ def _output_line(plan: RunPlan) -> str:
     out = plan.output
     if out.resume_from is not None:
         return f"{out.output_dir}  (resume from {out.resume_from.name})"
+    if out.replaces_unstarted:
+        return f"{out.output_dir}  (replaces a run that stopped before its first checkpoint)"
     if out.clear_previous:
         return f"{out.output_dir}  (--overwrite: the previous run's checkpoints are removed)"
     return f"{out.output_dir}  (new run)"

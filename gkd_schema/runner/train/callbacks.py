@@ -82,6 +82,24 @@ class DecisionLog(TrainerCallback):
         self.path = output_dir / "on_policy_decisions" / f"rank{rank}.jsonl"
         self._written = 0
 
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """On a resume, drop the rows of steps the checkpoint does not hold (they replay).
+
+        A run killed after step N but before its next checkpoint logged steps that the
+        resumed run makes again; a kill mid-write can also leave half a line.
+        """
+        if not self.path.is_file():
+            return
+        kept = []
+        for line in self.path.read_text("utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] < state.global_step:
+                kept.append(line)
+        self.path.write_text("".join(f"{line}\n" for line in kept), "utf-8")
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Write the decisions made since the last step."""
         new = self.record.decisions[self._written :]

@@ -12,16 +12,21 @@ from typing import Any
 
 from gkd_schema.config.resolved import dump_resolved_yaml
 from gkd_schema.models import RunConfig
-from gkd_schema.runner.preflight.output_plan import RESOLVED_CONFIG
+from gkd_schema.runner.preflight.checklist import check_run
+from gkd_schema.runner.preflight.output_plan import newest_checkpoint
+from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError
 from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
 from gkd_schema.runner.train.data_loading import DataError, load_split
 from gkd_schema.runner.train.hooks import RunContext, RunHook, call_hooks
 from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
-from gkd_schema.runner.train.output_dir import clear_previous_run
-from gkd_schema.runner.train.setup import RunFailedError, RunPlan, RunSetupError, plan_run
+from gkd_schema.runner.train.output_dir import clear_previous_run, record_resolved_config
 from gkd_schema.runner.train.warning_dedup import one_warning_per_kind
 
 EXIT_OK = 0
+
+
+class RunFailedError(Exception):
+    """Loading the models, building the trainer or training failed; the message says why."""
 
 
 def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, dict[str, int]]:
@@ -120,6 +125,7 @@ def execute(
     echo: Callable[[str], None] = print,
     callbacks: Sequence[Any] = (),
     hooks: Sequence[RunHook] = (),
+    plan: RunPlan | None = None,
 ) -> int:
     """Run (or dry-run) a validated config.
 
@@ -132,6 +138,8 @@ def execute(
         callbacks: Extra `TrainerCallback`s (tests, integrations).
         hooks: Called before the first step and after the final save, on the main
             process (`gkd run` passes the evaluation tables and the loss plot).
+        plan: The plan `check_run` made (`gkd run` passes it); when None, `check_run`
+            runs here and its warnings are echoed.
 
     Returns:
         The exit code: 0 finished (or dry run), 130 stopped by Ctrl-C.
@@ -141,12 +149,23 @@ def execute(
         RunFailedError: Loading the models or building the trainer failed.
     """
     with one_warning_per_kind():
-        plan = plan_run(config, base_dir=base_dir, overwrite=overwrite)
+        if plan is None:
+            plan = _checked_plan(config, base_dir, overwrite, echo)
         train, evaluation, sizes = load_data(config, base_dir)
         if dry_run:
             echo(dry_run_text(plan, sizes))
             return EXIT_OK
         return _train(plan, train, evaluation, sizes, echo, callbacks, hooks)
+
+
+def _checked_plan(config: RunConfig, base_dir: Path, overwrite: bool, echo: Callable[[str], None]) -> RunPlan:
+    """Every pre-weights check of `gkd run`; raises with all errors, echoes warnings."""
+    check = check_run(config, base_dir=base_dir, overwrite=overwrite)
+    if check.plan is None:
+        raise RunSetupError(check.errors)
+    for warning in check.diagnostics:
+        echo(f"warning: {'.'.join(map(str, warning.loc))}: {warning.message}")
+    return check.plan
 
 
 def _train(
@@ -191,19 +210,19 @@ def _train(
         )
         if main:
             output_dir.mkdir(parents=True, exist_ok=True)
-            (output_dir / RESOLVED_CONFIG).write_text(dump_resolved_yaml(plan.config), "utf-8")
+            record_resolved_config(output_dir, dump_resolved_yaml(plan.config))
             say(start_banner(plan, trainer.model, trainer.teacher_model, sizes, state.num_processes))
             call_hooks("before_training", context, hooks)
         resume = str(plan.output.resume_from) if plan.output.resume_from else None
-        result = trainer.train(resume_from_checkpoint=resume)
+        try:
+            result = trainer.train(resume_from_checkpoint=resume)
+        except Exception as exc:  # a failed run ends with what to do, not a traceback
+            raise RunFailedError(_failure_text(plan, trainer.state.global_step, exc)) from exc
 
     metrics = dict(result.metrics)
     if stopper.stopped_at is not None:
         say(end_summary(plan, metrics, timer.times, trainer.on_policy.decisions, stopper.stopped_at))
-        say(
-            "The last checkpoint is complete; continue with `training.resume: auto` "
-            "(e.g. `gkd run CONFIG --set training.resume=auto`)."
-        )
+        say(f"The last checkpoint is complete; {_how_to_continue(plan)}.")
         _finish(state)
         return EXIT_INTERRUPTED
     trainer.save_model(str(output_dir))
@@ -216,6 +235,26 @@ def _train(
     say(end_summary(plan, metrics, timer.times, trainer.on_policy.decisions, None))
     _finish(state)
     return EXIT_OK
+
+
+def _how_to_continue(plan: RunPlan) -> str:
+    """What to run to continue from the newest checkpoint, given the config's `resume`."""
+    if plan.config.training.resume == "auto":
+        return "run the same command again to continue from it (`training.resume` is `auto`)"
+    return "continue with `training.resume: auto` (e.g. `gkd run CONFIG --set training.resume=auto`)"
+
+
+def _failure_text(plan: RunPlan, step: int, exc: BaseException) -> str:
+    """Why training stopped, and what survives of it."""
+    newest = newest_checkpoint(plan.output.output_dir)
+    if newest is None:
+        after = (
+            "no checkpoint was saved, so running again starts over in the same output "
+            "directory (nothing to remove by hand)"
+        )
+    else:
+        after = f"{newest.name} is complete; {_how_to_continue(plan)}"
+    return f"training failed at step {step}: {type(exc).__name__}: {exc}; {after}"
 
 
 def _finish(state: Any) -> None:

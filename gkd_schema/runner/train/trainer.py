@@ -16,7 +16,7 @@ from typing import Any
 
 from gkd_schema.runner.generation.on_policy import on_policy_decision
 from gkd_schema.runner.loss.distillation import compute_distillation_loss
-from gkd_schema.runner.train.trl_compat import gkd_classes, unwrap_for_generation
+from gkd_schema.runner.preflight.trl_compat import gkd_classes, unwrap_for_generation
 
 _TrlGKDTrainer: Any = gkd_classes()[1]
 

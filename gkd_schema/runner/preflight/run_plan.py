@@ -1,6 +1,6 @@
 """Everything `gkd run` decides before loading weights: precision, TRL arguments, output plan.
 
-`gkd run --dry-run` stops here; a real run continues in `run.py`.
+`gkd run --dry-run` stops here; a real run continues in `runner/train/run.py`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight.locate import resolve_path
 from gkd_schema.runner.preflight.output_plan import OutputDirError, OutputPlan, plan_output
 from gkd_schema.runner.preflight.precision import DeviceInfo, Precision, precision_for
-from gkd_schema.runner.train.trainer_args import (
+from gkd_schema.runner.preflight.trainer_args import (
     TrainerArgsError,
     build_trainer_kwargs,
     make_gkd_config,
 )
-from gkd_schema.runner.train.trl_compat import gkd_config_fields
+from gkd_schema.runner.preflight.trl_compat import gkd_config_fields, gkd_config_types
 
 
 class RunSetupError(Exception):
@@ -28,10 +28,6 @@ class RunSetupError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = diagnostics
-
-
-class RunFailedError(Exception):
-    """Loading the models or building the trainer failed; the message says why."""
 
 
 @dataclass
@@ -78,7 +74,7 @@ def plan_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False) -> R
     kwargs: dict[str, Any] = {}
     gkd_config = None
     try:
-        kwargs = build_trainer_kwargs(config, precision, gkd_config_fields())
+        kwargs = build_trainer_kwargs(config, precision, gkd_config_fields(), gkd_config_types())
         kwargs["output_dir"] = str(output_dir)
         gkd_config = make_gkd_config(kwargs, extra_keys=config.training.extra_args)
     except TrainerArgsError as exc:

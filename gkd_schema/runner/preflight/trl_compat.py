@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import typing
 from functools import cache
 from typing import Any
 
@@ -40,6 +41,16 @@ def gkd_config_fields() -> frozenset[str]:
     """Names of every keyword argument `GKDConfig` accepts."""
     config_cls, _ = gkd_classes()
     return frozenset(f.name for f in dataclasses.fields(config_cls) if f.init)
+
+
+@cache
+def gkd_config_types() -> dict[str, Any]:
+    """GKDConfig field name -> its type annotation; empty if TRL's hints do not resolve."""
+    config_cls, _ = gkd_classes()
+    try:
+        return typing.get_type_hints(config_cls)
+    except Exception:  # a forward reference TRL cannot resolve: check names only
+        return {}
 
 
 def unwrap_for_generation() -> Any:

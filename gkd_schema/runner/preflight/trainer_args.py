@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
+from gkd_schema.runner.preflight.extra_arg_types import check_extra_arg_types
 from gkd_schema.runner.preflight.precision import Precision
 
 # Training-section fields that are gkd's own, not GKDConfig keyword arguments.
@@ -100,7 +101,10 @@ def check_extra_args(
 
 
 def build_trainer_kwargs(
-    config: RunConfig, precision: Precision, accepted: Collection[str]
+    config: RunConfig,
+    precision: Precision,
+    accepted: Collection[str],
+    declared: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The exact keyword arguments gkd passes to `GKDConfig`.
 
@@ -108,15 +112,17 @@ def build_trainer_kwargs(
         config: The validated run config.
         precision: The resolved precision (fills `bf16`/`fp16` and the teacher dtype).
         accepted: Every GKDConfig field name, for checking `extra_args`.
+        declared: GKDConfig's field annotations, for checking `extra_args` values.
 
     Returns:
         A fresh dict; TRL mutates its arguments, so never reuse one.
 
     Raises:
         TrainerArgsError: `training.extra_args` names something GKDConfig lacks or
-            something set elsewhere in the config.
+            something set elsewhere in the config, or has a value of the wrong type.
     """
     errors = check_extra_args(config, accepted)
+    errors += check_extra_arg_types(config.training.extra_args, declared or {})
     if errors:
         raise TrainerArgsError(errors)
     kwargs = _section_kwargs(config)
@@ -149,7 +155,7 @@ def make_gkd_config(kwargs: dict[str, Any], extra_keys: Collection[str] = ()) ->
     Raises:
         TrainerArgsError: TRL rejected a value (typically from `extra_args`).
     """
-    from gkd_schema.runner.train.trl_compat import gkd_classes
+    from gkd_schema.runner.preflight.trl_compat import gkd_classes
 
     config_cls, _ = gkd_classes()
     try:

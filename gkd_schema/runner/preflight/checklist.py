@@ -1,0 +1,197 @@
+"""The one list of checks a run passes before any weights load, and the function that runs it.
+
+`gkd validate --deep`, `gkd run --dry-run` and `gkd run` all call `check_run`; the table
+in docs/preflight.md is `render_table()` of `CHECKS` (a test keeps the two equal, and
+keeps every diagnostic type the preflight modules emit in the list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gkd_schema.config.diagnostics import Diagnostic
+from gkd_schema.models import RunConfig
+from gkd_schema.runner.preflight import run_preflight
+from gkd_schema.runner.preflight.environment import check_loss_backend, check_trackers
+from gkd_schema.runner.preflight.guard import guarded
+from gkd_schema.runner.preflight.output_dir import check_resume
+from gkd_schema.runner.preflight.precision import detect_device
+from gkd_schema.runner.preflight.resume_drift import check_resume_drift
+from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError, plan_run
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the list: what is checked, the diagnostic type, its severity, the key."""
+
+    what: str
+    type: str
+    severity: str
+    key: str
+
+
+_MODEL_KEYS = "`model.name_or_path`, `gkd.teacher_model_name_or_path`, `model.tokenizer_name_or_path`"
+_TEACHER = "`gkd.teacher_model_name_or_path`"
+
+CHECKS: tuple[Check, ...] = (
+    Check("A local model path exists", "path_not_found", "error", _MODEL_KEYS),
+    Check("... is a folder", "not_a_directory", "error", "same"),
+    Check("... holds a model (`config.json`; a PEFT adapter folder is named as such)", "not_a_model", "error", "same"),
+    Check("... holds weights (`*.safetensors`, `pytorch_model*.bin`)", "no_weights", "error", "same"),
+    Check("... its `config.json` is readable", "config_unreadable", "error", "same"),
+    Check("A tokenizer folder holds a tokenizer", "not_a_tokenizer", "error", "`model.tokenizer_name_or_path`"),
+    Check("A Hub repo is in the local cache", "not_cached", "warning", "the repo's key"),
+    Check("Student and teacher `vocab_size` are equal", "vocab_mismatch", "error", _TEACHER),
+    Check("... are known", "vocab_unknown", "warning", "same"),
+    Check(
+        "Every student token id is the same token for the teacher (`get_vocab()` of both tokenizers: "
+        "`tokenizer.json`, `tokenizer.model` or `vocab.json`/`merges.txt`)",
+        "tokenizer_mismatch",
+        "error",
+        "same",
+    ),
+    Check("... and the end-of-sequence token is the same", "special_token_mismatch", "error", "same"),
+    Check("... and the pad and bos tokens are the same", "special_token_mismatch", "warning", "same"),
+    Check("... the teacher's tokenizer could be loaded to compare", "tokenizer_not_compared", "warning", "same"),
+    Check(
+        "`max_length` fits both models' `max_position_embeddings`",
+        "max_length_exceeds_positions",
+        "error",
+        "`training.max_length`",
+    ),
+    Check("The tokenizer loads", "tokenizer_load_failed", "error", "tokenizer key"),
+    Check("It has a chat template", "missing_chat_template", "error", "tokenizer key"),
+    Check("It has a pad token", "missing_pad_token", "error", "tokenizer key"),
+    Check("Its length fits the student's `vocab_size`", "tokenizer_exceeds_vocab", "error", "tokenizer key"),
+    Check("A data file exists", "data_not_found", "error", "`data.train.path` / `data.eval.path`"),
+    Check("... can be parsed", "data_unreadable", "error (warning for a cached Hub dataset)", "same"),
+    Check("... has rows", "data_empty", "error", "same"),
+    Check("Each row is an object", "data_bad_row", "error", "same"),
+    Check("... has `messages` or `prompt` + `completion`", "data_missing_columns", "error", "same"),
+    Check("`messages` is a list of `{role, content}`, both text", "data_bad_messages", "error", "same"),
+    Check("`prompt`/`completion` are text or message lists", "data_bad_prompt_completion", "error", "same"),
+    Check("... and not empty text", "data_empty_text", "warning", "same"),
+    Check("The last message is the assistant's", "data_last_not_assistant", "error", "same"),
+    Check("There is a prompt before the reply", "data_no_prompt", "error", "same"),
+    Check("The chat template accepts the rows", "chat_template_rejects_row", "error", "same"),
+    Check(
+        "No completion fills `max_length` alone (TRL stops)",
+        "completion_fills_max_length",
+        "error",
+        "`training.max_length`",
+    ),
+    Check("Prompt + `gkd.max_new_tokens` fits `max_length`", "prompt_too_long", "warning", "`training.max_length`"),
+    Check(
+        "The memory estimate fits the device",
+        "memory_estimate_exceeds_device",
+        "warning",
+        "`gkd.loss_implementation` or `training.per_device_train_batch_size`",
+    ),
+    Check(
+        "`liger` has `liger-kernel` installed",
+        "liger_not_installed",
+        "error",
+        "`gkd.loss_implementation`",
+    ),
+    Check("... and a CUDA device", "liger_needs_cuda", "error", "same"),
+    Check(
+        "Each `report_to` tracker is installed (the error names its pip extra)",
+        "tracker_not_installed",
+        "error",
+        "`training.report_to`",
+    ),
+    Check(
+        "`extra_args` keys are GKDConfig arguments (with did-you-mean)",
+        "unknown_extra_arg",
+        "error",
+        "`training.extra_args.KEY`",
+    ),
+    Check("... that have no key of their own in the config", "extra_arg_shadows_key", "error", "same"),
+    Check("... that gkd does not set from elsewhere", "extra_arg_owned", "error", "same"),
+    Check("... with values of the type GKDConfig declares", "extra_arg_wrong_type", "error", "same"),
+    Check("TRL's GKDConfig accepts the arguments", "trl_config_error", "error", "the key TRL names"),
+    Check(
+        "`output_dir` is empty or absent, or resumed (`gkd run` only)",
+        "output_dir_occupied",
+        "error",
+        "`training.output_dir`",
+    ),
+    Check("... is not a file", "output_dir_is_file", "error", "same"),
+    Check(
+        "A `resume` path is a complete checkpoint (has `trainer_state.json`)",
+        "resume_checkpoint_missing",
+        "error",
+        "`training.resume`",
+    ),
+    Check(
+        "A resumed run keeps its student, tokenizer, teacher, data and adapter (`gkd run` only)",
+        "resume_changes_run",
+        "error",
+        "the changed key",
+    ),
+    Check("... other changed settings are listed", "resume_changes_settings", "warning", "`training.resume`"),
+    Check("A check itself failed (a gkd bug; the run may still go ahead)", "preflight_failed", "warning", "its key"),
+)
+
+
+def render_table() -> str:
+    """`CHECKS` as the Markdown table docs/preflight.md shows."""
+    lines = ["| Check | Type | Severity | Key |", "|---|---|---|---|"]
+    lines += [f"| {c.what} | `{c.type}` | {c.severity} | {c.key} |" for c in CHECKS]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """What `check_run` found: every diagnostic, and the run's plan when it may start.
+
+    Attributes:
+        diagnostics: Errors and warnings, each naming its key and the fix.
+        plan: The plan `gkd run` follows; None for `gkd validate --deep` and whenever
+            an error was found.
+    """
+
+    diagnostics: list[Diagnostic]
+    plan: RunPlan | None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The diagnostics that stop a run."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def check_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False, for_run: bool = True) -> RunCheck:
+    """Run every check in `CHECKS` that applies, loading no weights.
+
+    Args:
+        config: A config `gkd validate` accepted (its cross-field rules already ran).
+        base_dir: The directory relative paths start from (the working directory).
+        overwrite: `gkd run --overwrite`: an occupied output directory is allowed.
+        for_run: True for `gkd run` (and `--dry-run`): the output directory is planned
+            as the run will use it. False for `gkd validate --deep`, which does not know
+            `--overwrite`: only a `training.resume` path is checked there.
+
+    Returns:
+        The diagnostics, and the plan when `for_run` and nothing is an error.
+    """
+    base_dir = Path(base_dir).absolute()
+    out = run_preflight(config, base_dir=base_dir, check_output_dir=False)
+    plan = None
+    with guarded("the TRL arguments and the output directory", ("training",), out):
+        try:
+            # Without the run's --overwrite, planning as if it were given checks every
+            # TRL argument and leaves the output directory to `check_resume`.
+            plan = plan_run(config, base_dir=base_dir, overwrite=overwrite or not for_run)
+        except RunSetupError as exc:
+            out += exc.diagnostics
+    if not for_run:
+        out += check_resume(config.training, base_dir=base_dir)
+    elif plan is not None and plan.output.resume_from is not None:
+        out += check_resume_drift(config, plan.output.output_dir, plan.output.resume_from)
+    with guarded("the installed packages", ("gkd", "loss_implementation"), out):
+        device_kind = plan.device.kind if plan is not None else detect_device().kind
+        out += check_loss_backend(config.gkd.loss_implementation, device_kind)
+        out += check_trackers(config.training.report_to)
+    found = RunCheck(out, None)
+    return found if not for_run or found.errors else RunCheck(out, plan)

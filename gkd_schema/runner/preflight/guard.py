@@ -1,0 +1,27 @@
+"""One check's unexpected exception becomes a warning: a preflight bug must not block a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from gkd_schema.config.diagnostics import Diagnostic, Loc
+
+
+@contextmanager
+def guarded(what: str, loc: Loc, out: list[Diagnostic]) -> Iterator[None]:
+    """Turn an unexpected exception into a warning: a preflight bug must not block a run."""
+    try:
+        yield
+    except Exception as exc:
+        out.append(
+            Diagnostic(
+                loc=loc,
+                message=(
+                    f"preflight could not check {what} ({type(exc).__name__}: {exc}); the "
+                    "run may still fail there. Please report this as a gkd bug"
+                ),
+                type="preflight_failed",
+                severity="warning",
+            )
+        )
