@@ -68,9 +68,10 @@ class Timing:
         self.generation: list[float] = []
         self.gen_now = 0.0
         self.on_policy = 0
+        self.tokens = 0  # completion tokens generated on-policy (labels that are not -100)
 
 
-def _instrument(timing: Timing) -> Any:
+def instrument(timing: Timing) -> Any:
     """Time generation inside TRL's trainer and return a step-timing callback."""
     from transformers import TrainerCallback
 
@@ -82,7 +83,9 @@ def _instrument(timing: Timing) -> Any:
     def timed(model: Any, inputs: Any, generation_config: Any) -> Any:
         start = time.perf_counter()
         try:
-            return original(model, inputs, generation_config)
+            out = original(model, inputs, generation_config)
+            timing.tokens += int((out[2] != -100).sum())
+            return out
         finally:
             timing.gen_now += time.perf_counter() - start
             timing.on_policy += 1
@@ -127,7 +130,7 @@ def run_trl_defaults(workdir: Path, data: str, steps: int, timing: Timing) -> li
 
     config_cls, trainer_cls = gkd_classes()
     sys.modules[trainer_cls.__module__].random = _SameDecisions()  # type: ignore[attr-defined]
-    clock = _instrument(timing)
+    clock = instrument(timing)
     args = config_cls(
         output_dir=str(workdir / "out-trl"),
         max_steps=steps,
@@ -184,7 +187,7 @@ def run_gkd(
 
     from gkd_schema.runner.train.run import execute
 
-    clock = _instrument(timing)
+    clock = instrument(timing)
     captured: list[Any] = []
 
     class KeepLogs(TrainerCallback):  # type: ignore[misc]
