@@ -7,7 +7,10 @@ never load torch, transformers, trl, datasets or accelerate.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+import typer.core
 
 from gkd_schema import __version__
 from gkd_schema.cli import (
@@ -19,6 +22,17 @@ from gkd_schema.cli import (
     show_cmd,
     validate_cmd,
 )
+
+_option_type = typer.core.TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    # A flag takes no value, yet Typer 0.2x shows `<bool>` beside every one (`--help`
+    # included); the type column is for what a user types after the option.
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="gkd",

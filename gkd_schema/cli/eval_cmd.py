@@ -29,9 +29,11 @@ def eval_command(
         "student before and after training).",
         show_default=False,
     ),
-    split: str = typer.Option("eval", "--split", help="Data split to score: `eval` or `train`."),
+    split: str = typer.Option(
+        "eval", "--split", metavar="<eval|train>", help="Data split to score: `eval` or `train`."
+    ),
     output_format: str = typer.Option(
-        "text", "--format", "-f", help="`text` (a table) or `json` (for machines)."
+        "text", "--format", "-f", metavar="<text|json>", help="`text` (a table) or `json` (for machines)."
     ),
     student: str | None = typer.Option(
         None, "--student", help="Score this model (a path or Hub id) as the student instead."

@@ -49,7 +49,11 @@ def run(
         help="An `accelerate config` file (DeepSpeed, FSDP, multi-node); implies a launch.",
     ),
     output_format: str = typer.Option(
-        "text", "--format", "-f", help="How config errors are printed: `text`, `json` or `github`."
+        "text",
+        "--format",
+        "-f",
+        metavar="<text|json|github>",
+        help="How config errors are printed: `text`, `json` or `github`.",
     ),
 ) -> None:
     """Distil the teacher into the student as CONFIG says, and save the result.

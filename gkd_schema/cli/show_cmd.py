@@ -15,7 +15,9 @@ from gkd_schema.config.validation import validate_file
 def show(
     config: Path = typer.Argument(..., metavar="CONFIG", help="The config file.", show_default=False),
     sets: list[str] | None = SET_OPTION,
-    output_format: str = typer.Option("yaml", "--format", "-f", help="Output: `yaml` or `json`."),
+    output_format: str = typer.Option(
+        "yaml", "--format", "-f", metavar="<yaml|json>", help="Output: `yaml` or `json`."
+    ),
 ) -> None:
     """Print the resolved config (file, environment and --set applied, defaults filled in).
 

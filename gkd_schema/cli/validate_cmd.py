@@ -34,7 +34,11 @@ def validate(
         ..., metavar="CONFIG...", help="Config files to check.", show_default=False
     ),
     output_format: str = typer.Option(
-        "text", "--format", "-f", help="Output: `text`, `json` or `github` (workflow annotations)."
+        "text",
+        "--format",
+        "-f",
+        metavar="<text|json|github>",
+        help="Output: `text`, `json` or `github` (workflow annotations).",
     ),
     sets: list[str] | None = SET_OPTION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print errors only."),

@@ -138,7 +138,7 @@ class TrainingSection(StrictModel):
     bf16: bool | None = Field(
         default=None,
         description=(
-            "Train in bfloat16 mixed precision. Unset: chosen from the device (on where the "
+            "Train in bfloat16 mixed precision. Unset: chosen from the device (on when the "
             "accelerator supports bf16, off on CPU)."
         ),
     )
@@ -151,6 +151,15 @@ class TrainingSection(StrictModel):
         description=(
             "Recompute activations in the backward pass to save memory. gkd still "
             "generates on-policy completions with the KV cache."
+        ),
+    )
+    cpu_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Threads each process computes with on a CPU. Unset: the cores this process may "
+            "use (affinity, cgroup quota) less those other work keeps busy, split among the "
+            "run's processes; `OMP_NUM_THREADS` also overrides."
         ),
     )
     max_length: int = Field(

@@ -18,7 +18,7 @@ from gkd_schema.runner.preflight.extra_arg_types import check_extra_arg_types
 from gkd_schema.runner.preflight.precision import Precision
 
 # Training-section fields that are gkd's own, not GKDConfig keyword arguments.
-_NOT_TRL = frozenset({"resume", "extra_args", "bf16", "fp16"})
+_NOT_TRL = frozenset({"resume", "extra_args", "bf16", "fp16", "cpu_threads"})
 
 # GKDConfig arguments gkd sets itself from somewhere other than a same-named key.
 _OWNED_ELSEWHERE = {

@@ -22,10 +22,18 @@ class StepTimes:
     seconds: list[float] = field(default_factory=list)
     generation: list[float] = field(default_factory=list)
 
+    def _timed(self, skip_first: bool) -> list[float]:
+        return self.seconds[1:] if skip_first and len(self.seconds) > 1 else self.seconds
+
     def median(self, skip_first: bool = True) -> float | None:
         """Median step time; the first step (warm-up, lazy init) is left out when possible."""
-        values = self.seconds[1:] if skip_first and len(self.seconds) > 1 else self.seconds
+        values = self._timed(skip_first)
         return statistics.median(values) if values else None
+
+    def mean(self, skip_first: bool = True) -> float | None:
+        """Mean step time, with the same first step left out."""
+        values = self._timed(skip_first)
+        return statistics.fmean(values) if values else None
 
     def generation_share(self) -> float | None:
         """Fraction of step time spent generating on-policy (or seq_kd) completions."""

@@ -13,6 +13,7 @@ from typing import Any
 from gkd_schema.config.resolved import dump_resolved_yaml
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight.checklist import check_run
+from gkd_schema.runner.preflight.cpu_threads import choose_threads
 from gkd_schema.runner.preflight.output_plan import newest_checkpoint
 from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError
 from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
@@ -193,6 +194,13 @@ def _train(
         clear_previous_run(output_dir)
     state.wait_for_everyone()
 
+    threads = None
+    if plan.device.kind == "cpu":
+        import torch
+
+        threads = choose_threads(plan.config.training.cpu_threads, state.num_processes)
+        torch.set_num_threads(threads.threads)
+
     with graceful_interrupt(say) as flag, one_warning_per_kind():
         try:
             trainer, tokenizer = build_trainer(plan, train, evaluation, extra_callbacks)
@@ -211,7 +219,7 @@ def _train(
         if main:
             output_dir.mkdir(parents=True, exist_ok=True)
             record_resolved_config(output_dir, dump_resolved_yaml(plan.config))
-            say(start_banner(plan, trainer.model, trainer.teacher_model, sizes, state.num_processes))
+            say(start_banner(plan, trainer.model, trainer.teacher_model, sizes, state.num_processes, threads))
             call_hooks("before_training", context, hooks)
         resume = str(plan.output.resume_from) if plan.output.resume_from else None
         try:

@@ -1,0 +1,59 @@
+"""The start banner and end summary read as sentences and say what was measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from gkd_schema.config.validation import validate_file
+from gkd_schema.runner.preflight.run_plan import plan_run
+from gkd_schema.runner.train.banner import end_summary, start_banner
+from gkd_schema.runner.train.callbacks import StepTimes
+
+
+def _plan(write_config: Any, tmp_path: Path, **sections: Any) -> Any:
+    config = validate_file(write_config(tmp_path, **sections)).config
+    assert config is not None
+    return plan_run(config, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("gkd", "said"),
+    [
+        ({"lmbda": 1.0}, "every batch student-generated;"),
+        ({"lmbda": 0.0}, "no batch student-generated: all dataset completions;"),
+        (
+            {"lmbda": 0.25, "seq_kd": True},
+            "25% of batches student-generated, the rest teacher-generated (seq_kd);",
+        ),
+    ],
+)
+def test_the_banner_reads_lmbda_as_a_sentence(
+    write_config: Any, tmp_path: Path, gkd: dict[str, Any], said: str
+) -> None:
+    model = torch.nn.Linear(4, 4)
+    banner = start_banner(_plan(write_config, tmp_path, gkd=gkd), model, model, {"train": 16}, 1)
+    assert said in banner
+
+
+def test_a_lora_student_shows_trainable_and_total_parameters(write_config: Any, tmp_path: Path) -> None:
+    student = torch.nn.Sequential(torch.nn.Linear(100, 100), torch.nn.Linear(100, 10))
+    student[0].requires_grad_(False)  # the frozen base
+    banner = start_banner(_plan(write_config, tmp_path, peft={"r": 4}), student, student, {"train": 16}, 1)
+    assert "(LoRA: 1,010 trainable of 11,110 params)" in banner
+
+
+@pytest.mark.parametrize(
+    ("seq_kd", "label"), [(False, "in on-policy generation"), (True, "student and seq_kd teacher")]
+)
+def test_the_summary_gives_mean_and_median_and_names_what_generated(
+    write_config: Any, tmp_path: Path, seq_kd: bool, label: str
+) -> None:
+    plan = _plan(write_config, tmp_path, gkd={"seq_kd": seq_kd, "lmbda": 0.5})
+    times = StepTimes(seconds=[9.0, 1.0, 2.0, 6.0], generation=[0.0, 0.5, 0.5, 1.0])
+    summary = end_summary(plan, {"train_loss": 0.5}, times, [(0, 0, True), (1, 0, False)], None)
+    assert "3.000 s mean, 2.000 s median" in summary  # the first (warm-up) step left out
+    assert label in summary
