@@ -120,4 +120,6 @@ def test_resuming_with_other_settings_warns_and_keeps_every_resolved_config(
     assert "2 changed setting(s)" in result.output
     assert "`training.learning_rate` 0.001 -> 0.0005" in result.output
     assert (tmp_path / "out" / "gkd_config.yaml").read_text() == original  # never overwritten
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "huggingface.co/None" not in card and 'model="None"' not in card
     assert "max_steps: 6" in (tmp_path / "out" / "gkd_config.1.yaml").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gkd_schema.runner.generation.on_policy import on_policy_decision
@@ -84,6 +85,22 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             self._generate(self.teacher_model, inputs, None)
         # Skip TRL's training_step (it would flip its own coin); go to SFTTrainer's.
         return super(_TrlGKDTrainer, self).training_step(model, inputs, num_items_in_batch)
+
+    def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+        """TRL's model card, without the links to `huggingface.co/None` it writes for a local student.
+
+        TRL names the base model only when it is a Hub id and the model only when
+        pushing to the Hub; otherwise its template prints `None` as both.
+        """
+        super().create_model_card(*args, **kwargs)
+        card = Path(self.args.output_dir) / "README.md"
+        if not self.is_world_process_zero() or not card.is_file():
+            return
+        student = getattr(self.model.config, "_name_or_path", "") or "the student"
+        text = card.read_text("utf-8")
+        text = text.replace("[None](https://huggingface.co/None)", f"`{student}` (a local model)")
+        text = text.replace('model="None"', f'model="{self.args.output_dir}"')
+        card.write_text(text, "utf-8")
 
     def compute_loss(
         self,
