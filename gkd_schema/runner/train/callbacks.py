@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
 
 from gkd_schema.runner.train.interrupt import InterruptFlag, agree_across_processes
 from gkd_schema.runner.train.trainer import OnPolicyRecord
@@ -118,3 +119,24 @@ class DecisionLog(TrainerCallback):
             for step, micro, on_policy in new:
                 fh.write(json.dumps({"step": step, "micro": micro, "on_policy": on_policy}) + "\n")
         self._written = len(self.record.decisions)
+
+
+class ReadableProgress(ProgressCallback):
+    """The Trainer's progress bar, with its log dicts written as one readable line.
+
+    `step 25: loss 0.4219, grad_norm 0.5825, learning_rate 0.0021, epoch 0.08` instead of
+    `{'loss': '0.4219', ...}`; the end-of-training totals are left to gkd's summary.
+    """
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        """Write one line per log event above the bar."""
+        if not state.is_world_process_zero or self.training_bar is None or not logs:
+            return
+        if "train_runtime" in logs:
+            return
+        shown = ", ".join(
+            f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in logs.items()
+            if key != "total_flos"
+        )
+        self.training_bar.write(f"step {state.global_step}: {shown}")

@@ -21,7 +21,7 @@ from gkd_schema.runner.train.data_loading import DataError, load_split
 from gkd_schema.runner.train.hooks import RunContext, RunHook, call_hooks
 from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
 from gkd_schema.runner.train.output_dir import clear_previous_run, record_resolved_config
-from gkd_schema.runner.train.warning_dedup import one_warning_per_kind
+from gkd_schema.runner.train.warning_dedup import TIED_LM_HEAD_NOTICE, one_warning_per_kind
 
 EXIT_OK = 0
 
@@ -180,8 +180,9 @@ def _train(
 ) -> int:
     """Load, train, save; the part of `execute` that needs weights."""
     from accelerate import PartialState
+    from transformers.trainer_callback import ProgressCallback
 
-    from gkd_schema.runner.train.callbacks import DecisionLog, StepTimer, StopOnInterrupt
+    from gkd_schema.runner.train.callbacks import DecisionLog, ReadableProgress, StepTimer, StopOnInterrupt
     from gkd_schema.runner.train.interrupt import graceful_interrupt
 
     state = PartialState()
@@ -201,13 +202,21 @@ def _train(
         threads = choose_threads(plan.config.training.cpu_threads, state.num_processes)
         torch.set_num_threads(threads.threads)
 
-    with graceful_interrupt(say) as flag, one_warning_per_kind():
+    from transformers.utils import logging as hf_logging
+
+    # Loading and writing bars before the banner say nothing the banner does not.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    with graceful_interrupt(say) as flag, one_warning_per_kind() as notices:
         try:
             trainer, tokenizer = build_trainer(plan, train, evaluation, extra_callbacks)
         except (OSError, ValueError, KeyError, RuntimeError, ImportError) as exc:
             # Missing files, vocabulary mismatch, no pad token, an accelerate setup the
             # machine cannot run: a sentence, not a traceback.
             raise RunFailedError(f"could not load the models or build the trainer: {exc}") from exc
+        if getattr(trainer.model.config, "tie_word_embeddings", False):
+            notices.also(TIED_LM_HEAD_NOTICE)
+        if trainer.pop_callback(ProgressCallback) is not None:
+            trainer.add_callback(ReadableProgress())
         timer = StepTimer(trainer.on_policy)
         stopper = StopOnInterrupt(flag, trainer.accelerator.device)
         for callback in (timer, stopper, DecisionLog(trainer.on_policy, output_dir, state.process_index)):

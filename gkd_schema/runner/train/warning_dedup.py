@@ -1,4 +1,4 @@
-"""Show each kind of warning once per run instead of once per step.
+"""Show each kind of warning once per run instead of once per step, and no library notices.
 
 TRL and transformers emit deprecation warnings on every on-policy step (the
 `is_gradient_checkpointing` rename, `generation_config` together with
@@ -9,6 +9,7 @@ by their text.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,22 +42,57 @@ def _handlers() -> list[logging.Handler]:
     return list(dict.fromkeys(handlers))
 
 
+# Notices about how TRL calls transformers, not about the user's config: nothing a user
+# can change, so a run does not show them (FutureWarnings of the checkpointing rename,
+# the `generation_config` with `return_dict_in_generate` deprecation).
+_LIBRARY_NOTICES = (
+    r"`(is_)?gradient_checkpointing\w*` is deprecated",
+    r"Passing `generation_config` together with generation-related arguments",
+)
+
+
+# A checkpoint of a model that ties its output layer to its embeddings stores the weight
+# once; transformers reports the tied copy as missing when it loads one.
+TIED_LM_HEAD_NOTICE = r"missing keys in the checkpoint model loaded: \['lm_head\.weight'\]"
+
+
+class LibraryNoticeFilter(logging.Filter):
+    """Drop the logger records of `_LIBRARY_NOTICES` and of the notices added with `also`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patterns = list(_LIBRARY_NOTICES)
+
+    def also(self, pattern: str) -> None:
+        """Drop records matching `pattern` too (a notice known to be spurious for this run)."""
+        self.patterns.append(pattern)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether `record` is anything but a known library notice."""
+        message = record.getMessage()
+        return not any(re.search(pattern, message) for pattern in self.patterns)
+
+
 @contextmanager
-def one_warning_per_kind() -> Iterator[DuplicateFilter]:
-    """Within the block, each distinct warning is shown once.
+def one_warning_per_kind() -> Iterator[LibraryNoticeFilter]:
+    """Within the block, each distinct warning is shown once, and library notices not at all.
 
     Yields:
-        The logging filter (its handlers are detached on exit).
+        The notice filter, to add notices found spurious later (detached on exit).
     """
-    dedup = DuplicateFilter()
+    dedup, notices = DuplicateFilter(), LibraryNoticeFilter()
     handlers = _handlers()
     for handler in handlers:
+        handler.addFilter(notices)
         handler.addFilter(dedup)
     try:
         with warnings.catch_warnings():
             # "once": the first occurrence of each message text, wherever it is raised.
             warnings.simplefilter("once")
-            yield dedup
+            for pattern in _LIBRARY_NOTICES:
+                warnings.filterwarnings("ignore", message=f".*{pattern}")
+            yield notices
     finally:
         for handler in handlers:
+            handler.removeFilter(notices)
             handler.removeFilter(dedup)
