@@ -15,6 +15,7 @@ from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight import run_preflight
 from gkd_schema.runner.preflight.environment import check_loss_backend, check_trackers
 from gkd_schema.runner.preflight.guard import guarded
+from gkd_schema.runner.preflight.hub_access import check_hub_access
 from gkd_schema.runner.preflight.output_dir import check_resume
 from gkd_schema.runner.preflight.precision import detect_device
 from gkd_schema.runner.preflight.resume_drift import check_resume_drift
@@ -42,6 +43,13 @@ CHECKS: tuple[Check, ...] = (
     Check("... its `config.json` is readable", "config_unreadable", "error", "same"),
     Check("A tokenizer folder holds a tokenizer", "not_a_tokenizer", "error", "`model.tokenizer_name_or_path`"),
     Check("A Hub repo is in the local cache", "not_cached", "warning", "the repo's key"),
+    Check(
+        "... or the Hub can be reached to download it (one request, 3 s timeout)",
+        "hub_unreachable",
+        "error",
+        "same",
+    ),
+    Check("... and `HF_HUB_OFFLINE` does not forbid the download", "hub_offline_not_cached", "error", "same"),
     Check("Student and teacher `vocab_size` are equal", "vocab_mismatch", "error", _TEACHER),
     Check("... are known", "vocab_unknown", "warning", "same"),
     Check(
@@ -177,6 +185,10 @@ def check_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False, for
     """
     base_dir = Path(base_dir).absolute()
     out = run_preflight(config, base_dir=base_dir, check_output_dir=False)
+    not_cached = [d for d in out if d.type == "not_cached"]
+    with guarded("access to the Hugging Face Hub", not_cached[0].loc if not_cached else (), out):
+        if blocked := check_hub_access(not_cached):
+            out = [d for d in out if d not in not_cached] + blocked
     plan = None
     with guarded("the TRL arguments and the output directory", ("training",), out):
         try:
@@ -193,5 +205,7 @@ def check_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False, for
         device_kind = plan.device.kind if plan is not None else detect_device().kind
         out += check_loss_backend(config.gkd.loss_implementation, device_kind)
         out += check_trackers(config.training.report_to)
+    if plan is not None:
+        plan.local_files_only = not not_cached
     found = RunCheck(out, None)
     return found if not for_run or found.errors else RunCheck(out, plan)

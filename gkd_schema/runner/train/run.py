@@ -19,6 +19,7 @@ from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError
 from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
 from gkd_schema.runner.train.data_loading import DataError, load_split
 from gkd_schema.runner.train.hooks import RunContext, RunHook, call_hooks
+from gkd_schema.runner.train.hub_offline import run_offline
 from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
 from gkd_schema.runner.train.output_dir import clear_previous_run, record_resolved_config
 from gkd_schema.runner.train.warning_dedup import TIED_LM_HEAD_NOTICE, one_warning_per_kind
@@ -203,6 +204,9 @@ def _train(
         torch.set_num_threads(threads.threads)
 
     from transformers.utils import logging as hf_logging
+
+    if plan.local_files_only:
+        run_offline()
 
     # Loading and writing bars before the banner say nothing the banner does not.
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

@@ -1,0 +1,65 @@
+"""Whether the Hugging Face Hub can be reached, for models preflight found not cached.
+
+A model that is not in the local cache is downloaded by `from_pretrained`; with the Hub
+unreachable, that fails only after about a minute of retries, after the other model may
+already have loaded. Preflight knows which models are missing, so it asks the Hub once,
+with a short timeout, and turns "not cached" into an error when the download cannot
+happen (no network, or `HF_HUB_OFFLINE=1`). When every Hub model is cached, the run
+switches the Hub off (`runner/train/hub_offline.py`), so it never waits on the network.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+
+from gkd_schema.config.diagnostics import Diagnostic
+
+PROBE_TIMEOUT_S = 3.0
+
+
+def hub_endpoint() -> str:
+    """The Hub's address, `HF_ENDPOINT` read at call time (huggingface_hub fixes it at import)."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def hub_offline() -> bool:
+    """Whether the user switched the Hub off (`HF_HUB_OFFLINE` or `TRANSFORMERS_OFFLINE`)."""
+    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    return any(os.environ.get(name, "").upper() in ("1", "ON", "YES", "TRUE") for name in names)
+
+
+def unreachable(endpoint: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """Why `endpoint` cannot be reached, or None when it answers (any HTTP status)."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/api/models?limit=1", timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return str(reason) or type(exc).__name__
+
+
+def _message(found: Diagnostic, why: str) -> str:
+    return (
+        f"{found.message.split(';')[0]}, and {why}: download it where there is network "
+        "(`hf download REPO`) into this machine's Hugging Face cache, point the key at a "
+        "local folder, or unset `HF_HUB_OFFLINE` / fix the connection"
+    )
+
+
+def check_hub_access(not_cached: list[Diagnostic]) -> list[Diagnostic]:
+    """An error per not-cached Hub model or dataset that the run could not download."""
+    if not not_cached:
+        return []
+    if hub_offline():
+        why = "`HF_HUB_OFFLINE` is set, so nothing can be downloaded"
+        return [Diagnostic(d.loc, _message(d, why), "hub_offline_not_cached") for d in not_cached]
+    endpoint = hub_endpoint()
+    reason = unreachable(endpoint)
+    if reason is None:
+        return []
+    why = f"the Hub at {endpoint} cannot be reached ({reason})"
+    return [Diagnostic(d.loc, _message(d, why), "hub_unreachable") for d in not_cached]
