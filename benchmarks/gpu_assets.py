@@ -11,7 +11,7 @@ code at tiny shapes.
 from __future__ import annotations
 
 import json
-import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,16 +87,6 @@ def _model(folder: Path, shape: dict[str, Any], seed: int) -> None:
     model.save_pretrained(str(folder))
 
 
-def _data(path: Path, rows: int) -> None:
-    """Conversations whose completion reverses the prompt's letters: 40-80 tokens each."""
-    rng = random.Random(0)
-    with path.open("w", encoding="utf-8") as fh:
-        for _ in range(rows):
-            text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(rng.randint(40, 80)))
-            messages = [{"role": "user", "content": f"reverse: {text}"}, {"role": "assistant", "content": text[::-1]}]
-            fh.write(json.dumps({"messages": messages}) + "\n")
-
-
 def ensure_assets(workdir: Path, scale: str) -> dict[str, Any]:
     """Build the student, teacher and data under `workdir` once; returns what was built."""
     marker = workdir / _DONE
@@ -107,7 +97,12 @@ def ensure_assets(workdir: Path, scale: str) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     for seed, role in enumerate(("student", "teacher")):
         _model(workdir / role, SHAPES[scale][role], seed)
-    _data(workdir / "train.jsonl", ROWS_OF_DATA)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import tiny_models
+
+    tiny_models.write_reversal_jsonl(
+        workdir / "train.jsonl", ROWS_OF_DATA, alphabet="abcdefghijklmnopqrstuvwxyz ", prompt="reverse: "
+    )
     built = {"scale": scale, "shapes": SHAPES[scale]}
     marker.write_text(json.dumps(built))
     return built

@@ -77,6 +77,7 @@ def fetch(out: Path, freeze: Path, python_version: str, platform_args: list[str]
     queue: deque[tuple[Requirement, set[str]]] = deque((Requirement(r), set()) for r in requirements())
     specs: dict[str, SpecifierSet] = {}
     fetched: dict[str, tuple[str, Path]] = {}
+    expanded: set[tuple[str, frozenset[str]]] = set()  # (package, extras) whose requirements are queued
     while queue:
         req, parent_extras = queue.popleft()
         name = _name(req.name)
@@ -88,10 +89,10 @@ def fetch(out: Path, freeze: Path, python_version: str, platform_args: list[str]
                 print(f"warning: a package needs {req}, but the host has {name} {pinned}", file=sys.stderr)
             continue
         specs[name] = specs.get(name, SpecifierSet()) & req.specifier
-        if name in fetched and specs[name].contains(fetched[name][0], prereleases=True):
-            if not req.extras:
-                continue
-        else:
+        have = name in fetched and specs[name].contains(fetched[name][0], prereleases=True)
+        if have and (name, frozenset(req.extras)) in expanded:
+            continue
+        if not have:
             if name in fetched:
                 fetched[name][1].unlink()
             before = set(out.glob("*.whl"))
@@ -103,6 +104,7 @@ def fetch(out: Path, freeze: Path, python_version: str, platform_args: list[str]
             new = sorted(set(out.glob("*.whl")) - before) or sorted(out.glob(f"{req.name.replace('-', '_')}-*.whl"))
             wheel = new[0]
             fetched[name] = (wheel.name.split("-")[1], wheel)
+        expanded.add((name, frozenset(req.extras)))
         queue.extend((Requirement(text), set(req.extras)) for text in _wheel_requirements(fetched[name][1]))
     return [path for _, path in fetched.values()]
 

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -49,15 +47,9 @@ def build_assets(workdir: Path) -> None:
             model = AutoModelForCausalLM.from_pretrained(str(workdir / name), dtype=torch.float32)
             model.to(torch.bfloat16).save_pretrained(str(workdir / name))
     tiny_models.write_messages_jsonl(workdir / DATA["short"], rows=64)
-    # Completions as long as real ones, relative to max_new_tokens: 40-80 characters
-    # (tokens, with the character tokenizer), reversed from the prompt.
-    rng = random.Random(0)
-    with (workdir / DATA["long"]).open("w", encoding="utf-8") as fh:
-        for _ in range(64):
-            text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(40, 80)))
-            messages = [{"role": "user", "content": f"reverse {text}"},
-                        {"role": "assistant", "content": text[::-1]}]
-            fh.write(json.dumps({"messages": messages}) + "\n")
+    tiny_models.write_reversal_jsonl(
+        workdir / DATA["long"], 64, alphabet="abcdefghijklmnopqrstuvwxyz", prompt="reverse "
+    )
 
 
 class Timing:

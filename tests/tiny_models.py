@@ -188,8 +188,20 @@ def build_vocab_merges_tokenizer(out_dir: Path, *, seed: int = 0, vocab_size: in
     return out_dir
 
 
-def yaml_text_config(path: Path) -> Any:
-    """A YAML config file as plain data (anchors resolved), for building its stand-ins."""
-    from ruamel.yaml import YAML
+def write_reversal_jsonl(
+    path: Path, rows: int, *, alphabet: str, prompt: str, lengths: tuple[int, int] = (40, 80), seed: int = 0
+) -> Path:
+    """Conversations whose completion reverses a random string from the prompt.
 
-    return YAML(typ="safe", pure=True).load(path.read_text("utf-8"))
+    Completions as long as real ones relative to `max_new_tokens` (40-80 characters by
+    default, tokens with a character or byte tokenizer); `prompt` prefixes the string.
+    """
+    import random
+
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as fh:
+        for _ in range(rows):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(*lengths)))
+            messages = [{"role": "user", "content": f"{prompt}{text}"}, {"role": "assistant", "content": text[::-1]}]
+            fh.write(json.dumps({"messages": messages}) + "\n")
+    return path

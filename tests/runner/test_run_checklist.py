@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gkd_schema.cli.app import app
+from gkd_schema.config.yaml_loader import load_yaml
 from gkd_schema.runner.preflight.checklist import CHECKS, render_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -105,7 +106,7 @@ def test_the_full_example_passes_a_dry_run_with_its_models_cached_and_data_prese
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """examples/full.yaml as written: tiny stand-ins under its Hub ids and data paths."""
-    config = tiny_models.yaml_text_config(REPO_ROOT / "examples" / "full.yaml")
+    config, _ = load_yaml((REPO_ROOT / "examples" / "full.yaml").read_text("utf-8"))
     cache = tmp_path / "hub"
     for repo_id, hidden in ((config["model"]["name_or_path"], 32), (config["gkd"]["teacher_model_name_or_path"], 64)):
         stand_in = tiny_models.build_model(

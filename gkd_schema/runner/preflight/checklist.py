@@ -206,6 +206,6 @@ def check_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False, for
         out += check_loss_backend(config.gkd.loss_implementation, device_kind)
         out += check_trackers(config.training.report_to)
     if plan is not None:
-        plan.local_files_only = not not_cached
+        plan.offline = not not_cached
     found = RunCheck(out, None)
     return found if not for_run or found.errors else RunCheck(out, plan)

@@ -17,6 +17,7 @@ from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import DatasetSource
+from gkd_schema.runner.preflight.guard import exception_text
 from gkd_schema.runner.preflight.locate import locate_hub_dataset, resolve_path
 
 DEFAULT_ROWS = 32
@@ -149,7 +150,7 @@ def _read_hub(
         )
         rows = list(islice(iter(stream), limit))
     except Exception as exc:  # datasets raises a zoo of errors; each means "not readable"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = exception_text(exc)
         section = ".".join(map(str, loc[:-1]))
         bad_split = "split" in reason.lower()
         return None, [

@@ -1,4 +1,4 @@
-"""One check's unexpected exception becomes a warning: a preflight bug must not block a run."""
+"""Exceptions inside preflight: one line for a message, and a bug becomes a warning, not a block."""
 
 from __future__ import annotations
 
@@ -25,3 +25,9 @@ def guarded(what: str, loc: Loc, out: list[Diagnostic]) -> Iterator[None]:
                 severity="warning",
             )
         )
+
+
+def exception_text(exc: BaseException) -> str:
+    """The first line of an exception's message (libraries raise multi-line ones), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

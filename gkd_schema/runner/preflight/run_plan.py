@@ -42,7 +42,7 @@ class RunPlan:
         gkd_config: TRL's `GKDConfig` built from them.
         output: What happens to `output_dir`.
         base_dir: Directory relative paths are resolved against.
-        local_files_only: Every Hub model is in the local cache: the run switches the Hub off.
+        offline: Every Hub model is in the local cache, so the run switches the Hub off.
     """
 
     config: RunConfig
@@ -52,7 +52,7 @@ class RunPlan:
     gkd_config: Any
     output: OutputPlan
     base_dir: Path
-    local_files_only: bool = False
+    offline: bool = False
 
 
 def plan_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False) -> RunPlan:

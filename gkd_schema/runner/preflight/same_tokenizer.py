@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic
+from gkd_schema.runner.preflight.guard import exception_text
 from gkd_schema.runner.preflight.locate import TOKENIZER_FILES, Located
 from gkd_schema.runner.preflight.vocab import TEACHER_LOC
 
@@ -37,7 +38,7 @@ def _load_teacher_tokenizer(teacher: Located, trust_remote_code: bool) -> tuple[
     try:
         return AutoTokenizer.from_pretrained(str(teacher.directory), trust_remote_code=trust_remote_code), None
     except Exception as exc:  # transformers raises many kinds here; all mean "not comparable"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = exception_text(exc)
         return None, f"its tokenizer does not load ({reason})"
 
 

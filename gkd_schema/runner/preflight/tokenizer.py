@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
+from gkd_schema.runner.preflight.guard import exception_text
 from gkd_schema.runner.preflight.locate import Located
 
 
@@ -35,7 +36,7 @@ def load_tokenizer(
             str(found.directory), trust_remote_code=trust_remote_code
         )
     except Exception as exc:  # transformers raises many kinds here; all mean "unusable"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = exception_text(exc)
         if found.from_hub:
             return None, [
                 Diagnostic(

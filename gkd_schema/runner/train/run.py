@@ -205,7 +205,7 @@ def _train(
 
     from transformers.utils import logging as hf_logging
 
-    if plan.local_files_only:
+    if plan.offline:
         run_offline()
 
     # Loading and writing bars before the banner say nothing the banner does not.
