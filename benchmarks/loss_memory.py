@@ -1,4 +1,4 @@
-"""Peak memory and time of the generalized JSD loss: TRL's, chunked, fused.
+"""Peak memory and time of the generalized JSD loss: TRL's, chunked, fused, top-K.
 
 Each case runs in a fresh child process (so that one case's allocator state cannot
 flatter or penalise the next) under an address-space cap, so that a case that does not
@@ -14,6 +14,9 @@ Implementations (all fp32, forward + backward of the loss only):
 - `logits+trl`: hidden states and output weights -> full logits (`F.linear` for both
   models) -> TRL's loss; the baseline of `fused`.
 - `fused`: `fused_linear_generalized_jsd_loss` on the same hidden states and weights.
+- `topk`: the same hidden states and weights -> the teacher's top K per token
+  (`teacher_top_k_from_hidden`, a chunk of logits at a time) -> `fused_linear_topk_jsd_loss`
+  with the tail bucket. Timed and measured as a whole, teacher side included.
 
 The student's inputs require grad (for `fused` and `logits+trl`: its hidden states and
 output weight, as in full fine-tuning); the teacher's do not. Every token is labelled.
@@ -36,9 +39,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-IMPLEMENTATIONS = ("trl", "chunked", "logits+trl", "fused")
+IMPLEMENTATIONS = ("trl", "chunked", "logits+trl", "fused", "topk")
 # Which implementation each ratio is taken against.
-BASELINE = {"trl": "trl", "chunked": "trl", "logits+trl": "logits+trl", "fused": "logits+trl"}
+BASELINE = {"trl": "trl", "chunked": "trl", "logits+trl": "logits+trl", "fused": "logits+trl", "topk": "fused"}
 GIB = 1024**3
 REPEATS = 3
 REPEAT_BUDGET_S = 20.0
@@ -63,7 +66,7 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def run_case(impl: str, tokens: int, vocab: int, hidden: int, beta: float) -> dict[str, Any]:
+def run_case(impl: str, tokens: int, vocab: int, hidden: int, beta: float, top_k: int) -> dict[str, Any]:
     """Set up one case, then measure one forward + backward (runs in the child)."""
     import torch
     import torch.nn.functional as F
@@ -73,6 +76,8 @@ def run_case(impl: str, tokens: int, vocab: int, hidden: int, beta: float) -> di
 
     from gkd_schema.runner.loss.jsd_chunked import chunked_generalized_jsd_loss
     from gkd_schema.runner.loss.jsd_fused import fused_linear_generalized_jsd_loss
+    from gkd_schema.runner.loss.jsd_topk import fused_linear_topk_jsd_loss
+    from gkd_schema.runner.loss.topk_teacher import teacher_top_k_from_hidden
 
     torch.manual_seed(0)
     labels = torch.zeros(1, tokens, dtype=torch.long)
@@ -96,6 +101,9 @@ def run_case(impl: str, tokens: int, vocab: int, hidden: int, beta: float) -> di
             return fused_linear_generalized_jsd_loss(
                 student_hidden, student_weight, teacher_hidden, teacher_weight, labels, beta=beta
             )
+        if impl == "topk":
+            top = teacher_top_k_from_hidden(teacher_hidden, teacher_weight, None, labels, top_k)
+            return fused_linear_topk_jsd_loss(student_hidden, student_weight, top, labels, beta=beta)
         with torch.no_grad():
             teacher_logits = F.linear(teacher_hidden, teacher_weight)
         student_logits = F.linear(student_hidden, student_weight)
@@ -144,7 +152,9 @@ class Result:
     """The machine's 1-minute load average when the case started (timing noise)."""
 
 
-def spawn_case(impl: str, tokens: int, vocab: int, hidden: int, beta: float, mem_cap_gib: float) -> Result:
+def spawn_case(
+    impl: str, tokens: int, vocab: int, hidden: int, beta: float, mem_cap_gib: float, top_k: int
+) -> Result:
     """Run one case in a fresh interpreter capped at `mem_cap_gib` of address space."""
     cmd = [
         sys.executable,
@@ -155,6 +165,7 @@ def spawn_case(impl: str, tokens: int, vocab: int, hidden: int, beta: float, mem
         "--vocab", str(vocab),
         "--hidden", str(hidden),
         "--beta", str(beta),
+        "--top-k", str(top_k),
         "--mem-cap-gib", str(mem_cap_gib),
     ]  # fmt: skip
     load = os.getloadavg()[0]
@@ -172,7 +183,7 @@ def child_main(args: argparse.Namespace) -> None:
     cap = int(args.mem_cap_gib * GIB)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     try:
-        result = run_case(args.child, args.tokens, args.vocab, args.hidden, args.beta)
+        result = run_case(args.child, args.tokens, args.vocab, args.hidden, args.beta, args.top_k)
         print(json.dumps({"result": result}))
     except (MemoryError, RuntimeError) as exc:
         # torch reports a refused allocation as RuntimeError("... not enough memory ...").
@@ -216,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vocab", type=int, nargs="+", default=[32000, 151936])
     parser.add_argument("--beta", type=float, nargs="+", default=[0.0, 0.5, 1.0])
     parser.add_argument("--hidden", type=int, default=896)
+    parser.add_argument("--top-k", type=int, default=64, help="K of the `topk` implementation")
     parser.add_argument("--impl", choices=IMPLEMENTATIONS, nargs="+", default=list(IMPLEMENTATIONS))
     parser.add_argument("--mem-cap-gib", type=float, default=20.0, help="address-space cap of each case")
     parser.add_argument("--json", help="also write the raw results to this file")
@@ -229,10 +241,10 @@ def main(argv: list[str] | None = None) -> None:
         for vocab in args.vocab:
             for beta in args.beta:
                 for impl in args.impl:
-                    result = spawn_case(impl, tokens, vocab, args.hidden, beta, args.mem_cap_gib)
+                    result = spawn_case(impl, tokens, vocab, args.hidden, beta, args.mem_cap_gib, args.top_k)
                     print(render_table([result]).splitlines()[-1], flush=True, file=sys.stderr)
                     results.append(result)
-    print(f"hidden {args.hidden}, fp32, CPU threads {os.cpu_count()}, cap {args.mem_cap_gib} GiB\n")
+    print(f"hidden {args.hidden}, top-K {args.top_k}, fp32, CPU threads {os.cpu_count()}, cap {args.mem_cap_gib} GiB\n")
     print(render_table(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

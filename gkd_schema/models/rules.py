@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 from gkd_schema.models.data_section import DataSection
 from gkd_schema.models.gkd_params import GkdSection
 from gkd_schema.models.model_section import ModelSection
+from gkd_schema.models.teacher_section import TeacherSection
 from gkd_schema.models.training_section import TrainingSection
 
 Severity = Literal["error", "warning"]
@@ -37,6 +38,9 @@ class RunSections(Protocol):
 
     @property
     def training(self) -> TrainingSection: ...
+
+    @property
+    def teacher(self) -> TeacherSection: ...
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,25 @@ def _best_needs_a_metric(cfg: RunSections) -> Iterator[Finding]:
         )
 
 
+def _top_k_loss(cfg: RunSections) -> Iterator[Finding]:
+    implementation = cfg.gkd.loss_implementation
+    if cfg.teacher.top_k is not None and implementation not in ("chunked", "fused"):
+        yield Finding(
+            ("teacher", "top_k"),
+            f"`teacher.top_k` needs `gkd.loss_implementation: chunked` or `fused`, not `{implementation}` "
+            "(TRL's and Liger's losses take full teacher logits); change one of them",
+            "top_k_needs_chunked_or_fused",
+            "error",
+        )
+    if cfg.teacher.top_k is None and not cfg.teacher.top_k_tail:
+        yield Finding(
+            ("teacher", "top_k_tail"),
+            "`top_k_tail` only applies with `teacher.top_k`; set `top_k` or remove `top_k_tail`",
+            "top_k_tail_unused",
+            "warning",
+        )
+
+
 RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _prompt_room,
     _eval_needs_data,
@@ -132,6 +155,7 @@ RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _teacher_is_student,
     _warmup_twice,
     _best_needs_a_metric,
+    _top_k_loss,
 )
 
 

@@ -13,6 +13,7 @@ from gkd_schema.models.gkd_params import GkdSection
 from gkd_schema.models.model_section import ModelSection
 from gkd_schema.models.peft_section import PeftSection
 from gkd_schema.models.rules import check_rules
+from gkd_schema.models.teacher_section import TeacherSection
 from gkd_schema.models.training_section import TrainingSection
 
 # Validation context key: the caller collects every cross-field finding itself
@@ -27,6 +28,10 @@ class RunConfig(StrictModel):
 
     model: ModelSection = Field(description="The student model that is distilled.")
     gkd: GkdSection = Field(description="The teacher and the GKD knobs.")
+    teacher: TeacherSection = Field(
+        default_factory=TeacherSection,
+        description="What of the teacher's distribution the loss sees (full vocabulary or top K).",
+    )
     data: DataSection = Field(description="Training and evaluation conversations.")
     training: TrainingSection = Field(description="Optimisation, precision, cadence and output.")
     peft: PeftSection | None = Field(

@@ -21,7 +21,8 @@ transformers = pytest.importorskip("transformers")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 GKDTrainer = pytest.importorskip("trl.experimental.gkd").GKDTrainer
 
-from gkd_schema.runner.loss.distillation import compute_distillation_loss, unwrap_causal_lm  # noqa: E402
+from gkd_schema.runner.loss.distillation import compute_distillation_loss  # noqa: E402
+from gkd_schema.runner.loss.model_heads import unwrap_causal_lm  # noqa: E402
 
 VOCAB = 128
 PROMPT, SEQ = 4, 12
@@ -211,3 +212,33 @@ def test_training_curves_match(teacher: Any) -> None:
     assert curves["trl"][-2:].mean() < 0.9 * curves["trl"][:2].mean()
     for impl in ("chunked", "fused"):
         torch.testing.assert_close(curves[impl], curves["trl"], rtol=1e-4, atol=0)
+
+
+@pytest.mark.parametrize("implementation", ["chunked", "fused"])
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0])
+def test_a_top_k_teacher_at_the_full_vocabulary_is_the_full_loss(
+    student: Any, teacher: Any, implementation: str, beta: float
+) -> None:
+    batch = make_batch(seed=3)
+
+    def loss(top_k: int | None) -> Any:
+        return compute_distillation_loss(
+            student, teacher, batch, beta=beta, temperature=1.0, implementation=implementation, top_k=top_k
+        )
+
+    full_loss, full_grads = loss_and_grads(lambda: loss(None), student)
+    topk_loss, topk_grads = loss_and_grads(lambda: loss(VOCAB), student)
+    assert topk_loss == pytest.approx(full_loss, rel=1e-5)
+    for got, want in zip(topk_grads, full_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+    # A real top K: a different, smaller loss, still with a gradient for every parameter.
+    small_loss, small_grads = loss_and_grads(lambda: loss(4), student)
+    assert 0 < small_loss != pytest.approx(full_loss) and all(g.abs().sum() > 0 for g in small_grads)
+
+
+@pytest.mark.parametrize("implementation", ["trl", "liger"])
+def test_top_k_needs_gkds_own_loss(student: Any, teacher: Any, implementation: str) -> None:
+    with pytest.raises(ValueError, match=r"teacher\.top_k needs gkd\.loss_implementation chunked or fused"):
+        compute_distillation_loss(
+            student, teacher, make_batch(0), beta=0.5, temperature=1.0, implementation=implementation, top_k=8
+        )

@@ -18,6 +18,7 @@ import pytest
 
 from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
+from gkd_schema.models.teacher_section import TeacherSection
 from gkd_schema.runner.preflight import run_preflight
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -263,3 +264,14 @@ def test_a_preflight_bug_is_a_warning_not_a_crash(
         ("preflight_failed", "warning", ("training", "per_device_train_batch_size"))
     ]
     assert "RuntimeError: boom" in found[0].message
+
+
+def test_top_k_above_the_teachers_vocabulary(base: Path) -> None:
+    teacher_vocab = json.loads((base / "teacher" / "config.json").read_text())["vocab_size"]
+    config = _config("./student", "./teacher", "data/train.jsonl")
+    at_most = config.model_copy(update={"teacher": TeacherSection(top_k=teacher_vocab)})
+    assert _run(base, config=at_most) == []
+    above = config.model_copy(update={"teacher": TeacherSection(top_k=teacher_vocab + 1)})
+    found = _run(base, config=above)
+    assert _kinds(found) == [("top_k_exceeds_vocab", "error", ("teacher", "top_k"))]
+    assert f"use at most {teacher_vocab}" in found[0].message

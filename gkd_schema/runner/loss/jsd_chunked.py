@@ -22,7 +22,7 @@ from gkd_schema.runner.loss.jsd_plan import (
     reject_teacher_grad,
     release_scaled_grads,
 )
-from gkd_schema.runner.loss.jsd_rows import Workspace, jsd_rows
+from gkd_schema.runner.loss.jsd_rows import FullTeacher, RowLoss, Workspace
 
 
 class _ChunkedJSD(torch.autograd.Function):
@@ -32,10 +32,8 @@ class _ChunkedJSD(torch.autograd.Function):
     def forward(
         ctx: Any,
         student_logits: torch.Tensor,
-        teacher_logits: torch.Tensor,
         plan: RowPlan,
-        beta: float,
-        temperature: float,
+        row_loss: RowLoss,
     ) -> torch.Tensor:
         want_grad = bool(ctx.needs_input_grad[0])
         vocab_size = student_logits.shape[-1]
@@ -45,13 +43,17 @@ class _ChunkedJSD(torch.autograd.Function):
             else None
         )
         grad_scale = plan.grad_scale() if want_grad else None
-        ws = Workspace(plan.chunk_rows, vocab_size, student_logits.dtype, student_logits.device)
+        ws = Workspace(
+            plan.chunk_rows,
+            vocab_size,
+            student_logits.dtype,
+            student_logits.device,
+            teacher=row_loss.needs_teacher_buffer,
+        )
         total = torch.zeros((), dtype=ws.dtype, device=student_logits.device)
         for rows in plan.chunks():
-            n = rows.numel()
-            ws.load(ws.student, partial(plan.gather, student_logits, rows), n, student_logits.dtype)
-            ws.load(ws.teacher, partial(plan.gather, teacher_logits, rows), n, teacher_logits.dtype)
-            loss, chunk_grad = jsd_rows(ws, n, beta=beta, temperature=temperature, grad_scale=grad_scale)
+            ws.load(ws.student, partial(plan.gather, student_logits, rows), rows.numel(), student_logits.dtype)
+            loss, chunk_grad = row_loss(ws, rows, grad_scale)
             total += loss.sum()
             if grad is not None and chunk_grad is not None:
                 grad.view(-1, vocab_size).index_copy_(0, rows, ws.in_io_dtype(chunk_grad))
@@ -61,7 +63,22 @@ class _ChunkedJSD(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (grad,) = release_scaled_grads(ctx, grad_output, "chunked")
-        return grad, None, None, None, None
+        return grad, None, None
+
+
+def chunked_loss(student_logits: torch.Tensor, plan: RowPlan, row_loss: RowLoss) -> torch.Tensor:
+    """The loss of `row_loss` over the rows of `plan`, from full student logits.
+
+    Args:
+        student_logits: `[..., vocab]` student logits.
+        plan: The rows to visit and the normalisation.
+        row_loss: The teacher side and the divergence of a chunk.
+
+    Returns:
+        The scalar loss, in the logits' dtype.
+    """
+    loss: torch.Tensor = _ChunkedJSD.apply(student_logits, plan, row_loss)  # type: ignore[no-untyped-call]
+    return loss
 
 
 def chunked_generalized_jsd_loss(
@@ -118,7 +135,7 @@ def chunked_generalized_jsd_loss(
         num_items_in_batch=num_items_in_batch,
         chunk_bytes=chunk_bytes or default_chunk_bytes(student_logits.device, fused=False),
     )
-    loss: torch.Tensor = _ChunkedJSD.apply(  # type: ignore[no-untyped-call]
-        student_logits, teacher_logits, plan, beta, temperature
+    teacher = FullTeacher(
+        partial(plan.gather, teacher_logits), teacher_logits.dtype, beta=beta, temperature=temperature
     )
-    return loss
+    return chunked_loss(student_logits, plan, teacher)

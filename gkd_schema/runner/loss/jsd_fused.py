@@ -22,10 +22,10 @@ from gkd_schema.runner.loss.jsd_plan import (
     reject_teacher_grad,
     release_scaled_grads,
 )
-from gkd_schema.runner.loss.jsd_rows import Workspace, jsd_rows
+from gkd_schema.runner.loss.jsd_rows import FullTeacher, RowLoss, Workspace
 
 
-def _project(
+def project(
     hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, out: torch.Tensor | None
 ) -> torch.Tensor:
     """`F.linear(hidden, weight, bias)`, written into `out` (a workspace buffer) if given."""
@@ -43,31 +43,25 @@ class _FusedLinearJSD(torch.autograd.Function):
         hidden: torch.Tensor,
         weight: torch.Tensor,
         bias: torch.Tensor | None,
-        teacher_hidden: torch.Tensor,
-        teacher_weight: torch.Tensor,
-        teacher_bias: torch.Tensor | None,
         plan: RowPlan,
-        beta: float,
-        temperature: float,
+        row_loss: RowLoss,
     ) -> torch.Tensor:
         need_hidden, need_weight, need_bias = (bool(x) for x in ctx.needs_input_grad[:3])
         need_bias = need_bias and bias is not None
         want_grad = need_hidden or need_weight or need_bias
         grad_hidden = torch.zeros_like(hidden, memory_format=torch.contiguous_format) if need_hidden else None
-        ws = Workspace(plan.chunk_rows, weight.shape[0], weight.dtype, weight.device)
+        ws = Workspace(
+            plan.chunk_rows, weight.shape[0], weight.dtype, weight.device, teacher=row_loss.needs_teacher_buffer
+        )
         # Accumulators in the compute dtype: summing many chunk products in bfloat16 loses bits.
         grad_weight = torch.zeros(weight.shape, dtype=ws.dtype, device=weight.device) if need_weight else None
         grad_bias = torch.zeros(weight.shape[0], dtype=ws.dtype, device=weight.device) if need_bias else None
         grad_scale = plan.grad_scale() if want_grad else None
         total = torch.zeros((), dtype=ws.dtype, device=hidden.device)
         for rows in plan.chunks():
-            n = rows.numel()
             chunk_hidden = plan.gather(hidden, rows)
-            ws.load(ws.student, partial(_project, chunk_hidden, weight, bias), n, weight.dtype)
-            teacher_rows = plan.gather(teacher_hidden, rows)
-            project_teacher = partial(_project, teacher_rows, teacher_weight, teacher_bias)
-            ws.load(ws.teacher, project_teacher, n, teacher_weight.dtype)
-            loss, grad_logits = jsd_rows(ws, n, beta=beta, temperature=temperature, grad_scale=grad_scale)
+            ws.load(ws.student, partial(project, chunk_hidden, weight, bias), rows.numel(), weight.dtype)
+            loss, grad_logits = row_loss(ws, rows, grad_scale)
             total += loss.sum()
             if grad_logits is None:
                 continue
@@ -88,7 +82,26 @@ class _FusedLinearJSD(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grads = release_scaled_grads(ctx, grad_output, "fused")
-        return (*grads, None, None, None, None, None, None)
+        return (*grads, None, None)
+
+
+def fused_loss(
+    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, plan: RowPlan, row_loss: RowLoss
+) -> torch.Tensor:
+    """The loss of `row_loss` over the rows of `plan`, from the student's hidden states.
+
+    Args:
+        hidden: `[..., hidden]` final hidden states of the student.
+        weight: `[vocab, hidden]` its output projection.
+        bias: Its optional `[vocab]` bias.
+        plan: The rows to visit and the normalisation.
+        row_loss: The teacher side and the divergence of a chunk.
+
+    Returns:
+        The scalar loss, in the hidden states' dtype.
+    """
+    loss: torch.Tensor = _FusedLinearJSD.apply(hidden, weight, bias, plan, row_loss)  # type: ignore[no-untyped-call]
+    return loss
 
 
 def fused_linear_generalized_jsd_loss(
@@ -166,15 +179,8 @@ def fused_linear_generalized_jsd_loss(
         num_items_in_batch=num_items_in_batch,
         chunk_bytes=chunk_bytes or default_chunk_bytes(student_hidden.device, fused=True),
     )
-    loss: torch.Tensor = _FusedLinearJSD.apply(  # type: ignore[no-untyped-call]
-        student_hidden,
-        student_weight,
-        student_bias,
-        teacher_hidden,
-        teacher_weight,
-        teacher_bias,
-        plan,
-        beta,
-        temperature,
-    )
-    return loss
+    def project_teacher(rows: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+        return project(plan.gather(teacher_hidden, rows), teacher_weight, teacher_bias, out)
+
+    teacher = FullTeacher(project_teacher, teacher_weight.dtype, beta=beta, temperature=temperature)
+    return fused_loss(student_hidden, student_weight, student_bias, plan, teacher)

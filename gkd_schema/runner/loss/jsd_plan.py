@@ -33,6 +33,18 @@ CPU_FUSED_CHUNK_BYTES = 32 * MIB
 ACCELERATOR_CHUNK_BYTES = 64 * MIB
 
 
+def shift_labels(labels: torch.Tensor) -> torch.Tensor:
+    """`labels[:, 1:]` padded back to full length with -100: position i scores token i + 1.
+
+    Args:
+        labels: `[batch, seq]` labels.
+
+    Returns:
+        `[batch, seq]` labels; the last column is ignored.
+    """
+    return torch.nn.functional.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
+
+
 def default_chunk_bytes(device: torch.device, *, fused: bool) -> int:
     """The workspace buffer size used when the caller gives none.
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 
@@ -33,7 +34,9 @@ class Workspace:
     arithmetic (measured: 10x slower with per-chunk allocations).
     """
 
-    def __init__(self, rows: int, vocab_size: int, io_dtype: torch.dtype, device: torch.device):
+    def __init__(
+        self, rows: int, vocab_size: int, io_dtype: torch.dtype, device: torch.device, *, teacher: bool = True
+    ):
         """Allocate four `[rows, vocab]` compute buffers, and one in `io_dtype` if it differs.
 
         Args:
@@ -41,6 +44,8 @@ class Workspace:
             vocab_size: Row length.
             io_dtype: Dtype of the student's logits read and of the gradient written.
             device: Where to allocate.
+            teacher: Allocate `ws.teacher`; a top-K teacher has no logits to hold, so three
+                compute buffers do (`ws.teacher` is then an empty tensor).
         """
         # float32, or float64 for float64 inputs: never less precise than the inputs.
         self.dtype = torch.promote_types(io_dtype, torch.float32)
@@ -48,7 +53,8 @@ class Workspace:
         def buffer(dtype: torch.dtype) -> torch.Tensor:
             return torch.empty(rows, vocab_size, dtype=dtype, device=device)
 
-        self.student, self.teacher, self.a, self.b = (buffer(self.dtype) for _ in range(4))
+        self.student, self.a, self.b = (buffer(self.dtype) for _ in range(3))
+        self.teacher = buffer(self.dtype) if teacher else torch.empty(0, dtype=self.dtype, device=device)
         # Casts between the logits' dtype and the compute dtype go through this buffer.
         self.io = None if io_dtype == self.dtype else buffer(io_dtype)
 
@@ -80,7 +86,7 @@ class Workspace:
         return x if self.io is None else self.io[: x.shape[0]].copy_(x)
 
 
-def _log_softmax_(x: torch.Tensor, scratch: torch.Tensor, temperature: float) -> torch.Tensor:
+def log_softmax_(x: torch.Tensor, scratch: torch.Tensor, temperature: float) -> torch.Tensor:
     """`log_softmax(x / temperature)` in place, with `scratch` for the exponentials."""
     x.div_(temperature)  # divided, as TRL does, not multiplied by 1 / temperature
     x.sub_(x.amax(dim=-1, keepdim=True))
@@ -113,8 +119,8 @@ def jsd_rows(
         `grad_scale * loss.sum()` with respect to the student's logits (a view into
         the workspace, valid until the next chunk).
     """
-    s = _log_softmax_(ws.student[:n], ws.a[:n], temperature)
-    t = _log_softmax_(ws.teacher[:n], ws.a[:n], temperature)
+    s = log_softmax_(ws.student[:n], ws.a[:n], temperature)
+    t = log_softmax_(ws.teacher[:n], ws.a[:n], temperature)
     a, b = ws.a[:n], ws.b[:n]
     scale = None if grad_scale is None else grad_scale / temperature
 
@@ -145,3 +151,50 @@ def jsd_rows(
         return loss, None
     grad = s_minus_m.sub_(kl_student.unsqueeze(-1)).mul_(p_s).mul_((1.0 - beta) * scale)
     return loss, grad
+
+
+class RowLoss(Protocol):
+    """The divergence of a chunk of token rows whose student logits are in `ws.student[:n]`.
+
+    The chunked and fused losses differ in how they get the student's logits (gathered,
+    or projected from hidden states) and share their teacher: full logits
+    (`FullTeacher`) or the teacher's top K (`jsd_topk_rows.TopKTeacherRows`).
+    """
+
+    needs_teacher_buffer: bool
+
+    def __call__(
+        self, ws: Workspace, rows: torch.Tensor, grad_scale: float | torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`(loss, grad)` of the chunk `rows` (flat indices), as `jsd_rows` returns them."""
+        ...
+
+
+class FullTeacher:
+    """A teacher whose full logits for a chunk come from `fill(rows, out)`."""
+
+    needs_teacher_buffer = True
+
+    def __init__(
+        self,
+        fill: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
+        dtype: torch.dtype,
+        *,
+        beta: float,
+        temperature: float,
+    ):
+        """Args:
+        fill: Writes the teacher's logits of `rows` into `out`, or returns them given None.
+        dtype: Dtype `fill` produces.
+        beta: Interpolation in [0, 1].
+        temperature: Logit temperature.
+        """
+        self.fill, self.dtype, self.beta, self.temperature = fill, dtype, beta, temperature
+
+    def __call__(
+        self, ws: Workspace, rows: torch.Tensor, grad_scale: float | torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Load the teacher's logits of `rows`, then the generalized JSD of the chunk."""
+        n = rows.numel()
+        ws.load(ws.teacher, lambda out: self.fill(rows, out), n, self.dtype)
+        return jsd_rows(ws, n, beta=self.beta, temperature=self.temperature, grad_scale=grad_scale)

@@ -34,7 +34,7 @@ from gkd_schema.runner.preflight.positions import check_max_length
 from gkd_schema.runner.preflight.prompt_length import check_lengths
 from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer
 from gkd_schema.runner.preflight.tokenizer import check_tokenizer, load_tokenizer
-from gkd_schema.runner.preflight.vocab import TEACHER_LOC, check_vocab_sizes
+from gkd_schema.runner.preflight.vocab import TEACHER_LOC, check_top_k, check_vocab_sizes
 from gkd_schema.runner.preflight.weights import read_config, vocab_size
 
 __all__ = ["run_preflight"]
@@ -88,6 +88,10 @@ def _check_models(
             vocab_size(teacher.config),
             student_label=config.model.name_or_path,
             teacher_label=config.gkd.teacher_model_name_or_path,
+        )
+    if teacher is not None:
+        out += check_top_k(
+            config.teacher.top_k, vocab_size(teacher.config), teacher_label=config.gkd.teacher_model_name_or_path
         )
 
     checked = [

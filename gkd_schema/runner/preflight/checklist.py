@@ -52,6 +52,7 @@ CHECKS: tuple[Check, ...] = (
     Check("... and `HF_HUB_OFFLINE` does not forbid the download", "hub_offline_not_cached", "error", "same"),
     Check("Student and teacher `vocab_size` are equal", "vocab_mismatch", "error", _TEACHER),
     Check("... are known", "vocab_unknown", "warning", "same"),
+    Check("`teacher.top_k` is at most the teacher's `vocab_size`", "top_k_exceeds_vocab", "error", "`teacher.top_k`"),
     Check(
         "Every student token id is the same token for the teacher (`get_vocab()` of both tokenizers: "
         "`tokenizer.json`, `tokenizer.model` or `vocab.json`/`merges.txt`)",

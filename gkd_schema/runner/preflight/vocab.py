@@ -50,3 +50,20 @@ def check_vocab_sizes(
             type="vocab_mismatch",
         )
     ]
+
+
+def check_top_k(top_k: int | None, teacher_vocab: int | None, *, teacher_label: str) -> list[Diagnostic]:
+    """An error when `teacher.top_k` asks for more entries than the teacher's vocabulary has."""
+    if top_k is None or teacher_vocab is None or top_k <= teacher_vocab:
+        return []
+    return [
+        Diagnostic(
+            loc=("teacher", "top_k"),
+            message=(
+                f"`teacher.top_k: {top_k}` exceeds the vocabulary of the teacher {teacher_label} "
+                f"({teacher_vocab} tokens, config.json); use at most {teacher_vocab}, or `null` "
+                "for the full vocabulary"
+            ),
+            type="top_k_exceeds_vocab",
+        )
+    ]

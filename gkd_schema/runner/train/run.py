@@ -114,6 +114,8 @@ def build_trainer(
         peft_config=_peft_config(plan.config),
         callbacks=list(callbacks),
         loss_implementation=plan.config.gkd.loss_implementation,
+        top_k=plan.config.teacher.top_k,
+        top_k_tail=plan.config.teacher.top_k_tail,
     )
     return trainer, tokenizer
 

@@ -33,16 +33,26 @@ class OnPolicyRecord:
 class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
     """TRL's GKD trainer with synchronized on-policy decisions and KV-cache generation."""
 
-    def __init__(self, *args: Any, loss_implementation: str = "trl", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        loss_implementation: str = "trl",
+        top_k: int | None = None,
+        top_k_tail: bool = True,
+        **kwargs: Any,
+    ) -> None:
         """Build the trainer.
 
         Args:
             *args: Passed to TRL's `GKDTrainer`.
             loss_implementation: `gkd.loss_implementation`.
+            top_k: `teacher.top_k` (None: the teacher's full vocabulary).
+            top_k_tail: `teacher.top_k_tail`.
             **kwargs: Passed to TRL's `GKDTrainer`.
         """
         super().__init__(*args, **kwargs)
         self.loss_implementation = loss_implementation
+        self.top_k, self.top_k_tail = top_k, top_k_tail
         self.on_policy = OnPolicyRecord()
         self._micro = (-1, 0)  # (global step, micro-batches seen in it)
         # `unwrap_for_generation` switches gradient checkpointing off while generating,
@@ -118,6 +128,8 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             # TRL's GKD loss uses temperature 1; `gkd.temperature` is for sampling only.
             temperature=1.0,
             implementation=self.loss_implementation,
+            top_k=self.top_k,
+            top_k_tail=self.top_k_tail,
             num_items_in_batch=num_items_in_batch,
             return_outputs=return_outputs,
         )
