@@ -20,6 +20,15 @@ SET_OPTION = typer.Option(
     ),
 )
 
+OFFLINE_OPTION = typer.Option(
+    False,
+    "--offline",
+    help=(
+        "Use only the local Hugging Face cache, as `HF_HUB_OFFLINE=1` does: preflight fetches "
+        "no config or tokenizer files and a Hub model that is not cached is an error."
+    ),
+)
+
 
 def usage_error(message: str) -> typer.Exit:
     """Print one sentence to stderr; the caller raises the returned exit (code 2)."""

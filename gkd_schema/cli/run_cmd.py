@@ -12,6 +12,7 @@ from typing import Literal
 import typer
 
 from gkd_schema.cli.options import (
+    OFFLINE_OPTION,
     SET_OPTION,
     check_config_paths,
     read_overrides,
@@ -55,6 +56,7 @@ def run(
         metavar="<text|json|github>",
         help="How config errors are printed: `text`, `json` or `github`.",
     ),
+    offline: bool = OFFLINE_OPTION,
 ) -> None:
     """Distil the teacher into the student as CONFIG says, and save the result.
 
@@ -86,7 +88,7 @@ def run(
     if report.config is not None:
         from gkd_schema.runner.preflight.checklist import check_run
 
-        check = check_run(report.config, base_dir=Path.cwd(), overwrite=overwrite)
+        check = check_run(report.config, base_dir=Path.cwd(), overwrite=overwrite, offline=offline)
         for diagnostic in check.diagnostics:
             report.add(diagnostic)
         plan = check.plan
@@ -124,6 +126,7 @@ def run(
     if launch:
         child_args = [arg for s in sets or () for arg in ("--set", s)]
         child_args += ["--overwrite"] if overwrite else []
+        child_args += ["--offline"] if offline else []
         code = relaunch(
             config,
             child_args,

@@ -8,6 +8,7 @@ from typing import Literal
 import typer
 
 from gkd_schema.cli.options import (
+    OFFLINE_OPTION,
     SET_OPTION,
     check_config_paths,
     read_overrides,
@@ -18,14 +19,14 @@ from gkd_schema.config.reporting import render_reports
 from gkd_schema.config.validation import FileReport, validate_file
 
 
-def _deep_checks(report: FileReport) -> None:
+def _deep_checks(report: FileReport, *, offline: bool) -> None:
     """Everything `gkd run` checks before loading weights, for a valid config."""
     if report.config is None:
         return
     require_training_extra("--deep")
     from gkd_schema.runner.preflight.checklist import check_run
 
-    for diagnostic in check_run(report.config, base_dir=Path.cwd(), for_run=False).diagnostics:
+    for diagnostic in check_run(report.config, base_dir=Path.cwd(), for_run=False, offline=offline).diagnostics:
         report.add(diagnostic)
 
 
@@ -48,9 +49,11 @@ def validate(
         help=(
             "Also run every check `gkd run` makes before loading weights: model paths, "
             "tokenizers of student and teacher, data rows, memory, TRL arguments, installed "
-            "packages, the resume checkpoint (needs the `train` extra; loads no weights)."
+            "packages, the resume checkpoint (needs the `train` extra; loads no weights; fetches "
+            "the config and tokenizer files of Hub models that are not cached)."
         ),
     ),
+    offline: bool = OFFLINE_OPTION,
 ) -> None:
     """Check config files and report every error with file, line, column and a fix.
 
@@ -65,7 +68,7 @@ def validate(
     for path in configs:
         report = validate_file(path, overrides)
         if deep:
-            _deep_checks(report)
+            _deep_checks(report, offline=offline)
         reports.append(report)
     output = render_reports(reports, fmt, quiet=quiet)
     if output:

@@ -2,15 +2,16 @@
 
 Takes a validated `RunConfig`; gives located diagnostics (`checklist.check_run`, the
 one list) and the decisions the run shares with the checks (precision, TRL's arguments,
-the output-directory plan: `run_plan.plan_run`). Reads files only, never writes, and
-imports no other runner stage.
+the output-directory plan: `run_plan.plan_run`). Reads files only and imports no other
+runner stage; the one write is `check_run` downloading a missing Hub model's config and
+tokenizer files into the Hugging Face cache (`hub_models.py`), unless offline.
 
 `run_preflight` is called by `gkd run` and `gkd validate --deep`, both without the
 output-directory check (the run plans the directory itself, knowing `--overwrite`).
 It reads config.json files, safetensors headers, the student's tokenizer and the
 first rows of the data, offline: Hub models and datasets are looked up in the local
 Hugging Face cache only, and a check whose files are not cached is reported as
-skipped (a warning).
+skipped (a warning). `check_run` fetches what it may before calling it.
 
 Relative paths in the config (local models, data files, `output_dir`, a checkpoint
 to resume) resolve against `base_dir`: the directory gkd runs in, as TRL and

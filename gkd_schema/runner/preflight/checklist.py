@@ -15,7 +15,8 @@ from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight import run_preflight
 from gkd_schema.runner.preflight.environment import check_loss_backend, check_trackers
 from gkd_schema.runner.preflight.guard import guarded
-from gkd_schema.runner.preflight.hub_access import check_hub_access
+from gkd_schema.runner.preflight.hub_access import HubAccess, check_hub_access
+from gkd_schema.runner.preflight.hub_models import HubModels, prepare_hub_models
 from gkd_schema.runner.preflight.output_dir import check_resume
 from gkd_schema.runner.preflight.precision import detect_device
 from gkd_schema.runner.preflight.resume_drift import check_resume_drift
@@ -38,18 +39,43 @@ _TEACHER = "`gkd.teacher_model_name_or_path`"
 CHECKS: tuple[Check, ...] = (
     Check("A local model path exists", "path_not_found", "error", _MODEL_KEYS),
     Check("... is a folder", "not_a_directory", "error", "same"),
-    Check("... holds a model (`config.json`; a PEFT adapter folder is named as such)", "not_a_model", "error", "same"),
-    Check("... holds weights (`*.safetensors`, `pytorch_model*.bin`)", "no_weights", "error", "same"),
+    Check(
+        "... holds a model (`config.json`; a PEFT adapter folder is named as such; a fetched Hub repo's file list too)",
+        "not_a_model",
+        "error",
+        "same",
+    ),
+    Check("... holds weights (`*.safetensors`, `pytorch_model*.bin`; the same)", "no_weights", "error", "same"),
     Check("... its `config.json` is readable", "config_unreadable", "error", "same"),
-    Check("A tokenizer folder holds a tokenizer", "not_a_tokenizer", "error", "`model.tokenizer_name_or_path`"),
-    Check("A Hub repo is in the local cache", "not_cached", "warning", "the repo's key"),
+    Check(
+        "A tokenizer folder (or fetched Hub repo) holds a tokenizer",
+        "not_a_tokenizer",
+        "error",
+        "`model.tokenizer_name_or_path`",
+    ),
+    Check(
+        "A Hub repo is in the local cache (a model that is not has its config and tokenizer files fetched: "
+        "never its weights, nothing with `--offline`)",
+        "not_cached",
+        "warning",
+        "the repo's key",
+    ),
     Check(
         "... or the Hub can be reached to download it (one request, 3 s timeout)",
         "hub_unreachable",
         "error",
         "same",
     ),
-    Check("... and `HF_HUB_OFFLINE` does not forbid the download", "hub_offline_not_cached", "error", "same"),
+    Check(
+        "... and `--offline` or `HF_HUB_OFFLINE` does not forbid the download",
+        "hub_offline_not_cached",
+        "error",
+        "same",
+    ),
+    Check("A fetched Hub model exists (and is not private without a token)", "hub_repo_not_found", "error", "same"),
+    Check("... is not gated for this account", "hub_gated", "error", "same"),
+    Check("... has the student's `model.revision`", "hub_revision_not_found", "error", "`model.revision`"),
+    Check("... could be fetched (5 s timeout per request)", "hub_fetch_failed", "warning", "the repo's key"),
     Check("Student and teacher `vocab_size` are equal", "vocab_mismatch", "error", _TEACHER),
     Check("... are known", "vocab_unknown", "warning", "same"),
     Check("`teacher.top_k` is at most the teacher's `vocab_size`", "top_k_exceeds_vocab", "error", "`teacher.top_k`"),
@@ -170,8 +196,13 @@ class RunCheck:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-def check_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False, for_run: bool = True) -> RunCheck:
+def check_run(
+    config: RunConfig, *, base_dir: Path, overwrite: bool = False, for_run: bool = True, offline: bool = False
+) -> RunCheck:
     """Run every check in `CHECKS` that applies, loading no weights.
+
+    A Hub model that is not cached has its config and tokenizer files downloaded first
+    (never its weights), unless `offline` or `HF_HUB_OFFLINE` forbids it.
 
     Args:
         config: A config `gkd validate` accepted (its cross-field rules already ran).
@@ -180,15 +211,24 @@ def check_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False, for
         for_run: True for `gkd run` (and `--dry-run`): the output directory is planned
             as the run will use it. False for `gkd validate --deep`, which does not know
             `--overwrite`: only a `training.resume` path is checked there.
+        offline: `--offline`: use the local Hugging Face cache only, as `HF_HUB_OFFLINE=1`
+            does; a model that is not cached is an error, and the run switches the Hub off.
 
     Returns:
         The diagnostics, and the plan when `for_run` and nothing is an error.
     """
     base_dir = Path(base_dir).absolute()
-    out = run_preflight(config, base_dir=base_dir, check_output_dir=False)
+    hub = HubAccess(offline_flag=offline)
+    out: list[Diagnostic] = []
+    models = HubModels([], frozenset(), [])
+    with guarded("the config and tokenizer files of the Hub models", (), out):
+        models = prepare_hub_models(config, base_dir, hub)
+    checked = run_preflight(config, base_dir=base_dir, check_output_dir=False)
+    out += [d for d in checked if d.type != "not_cached" or d.loc not in models.failed] + models.fetch_problems
     not_cached = [d for d in out if d.type == "not_cached"]
-    with guarded("access to the Hugging Face Hub", not_cached[0].loc if not_cached else (), out):
-        if blocked := check_hub_access(not_cached):
+    downloads = not_cached + models.to_download
+    with guarded("access to the Hugging Face Hub", downloads[0].loc if downloads else (), out):
+        if blocked := check_hub_access(downloads, hub):
             out = [d for d in out if d not in not_cached] + blocked
     plan = None
     with guarded("the TRL arguments and the output directory", ("training",), out):
@@ -207,6 +247,6 @@ def check_run(config: RunConfig, *, base_dir: Path, overwrite: bool = False, for
         out += check_loss_backend(config.gkd.loss_implementation, device_kind)
         out += check_trackers(config.training.report_to)
     if plan is not None:
-        plan.offline = not not_cached
+        plan.offline = hub.offline or not downloads
     found = RunCheck(out, None)
     return found if not for_run or found.errors else RunCheck(out, plan)

@@ -2,8 +2,9 @@
 
 Relative paths resolve against `base_dir`, the directory gkd runs in (the current
 working directory, as with TRL and `transformers`), not the config file's directory.
-Hub repo ids resolve through the local Hugging Face cache only: preflight never
-touches the network, so an uncached repo is reported as skipped, not as an error.
+Hub repo ids resolve through the local Hugging Face cache only: locating never touches
+the network, so an uncached repo is reported as skipped (`checklist.check_run` fetches
+a missing model's small files first, when it may: `hub_fetch.py`).
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def _not_cached(loc: Loc, repo_id: str, kind: str, checks: str) -> Diagnostic:
         loc=loc,
         message=(
             f"{kind} `{repo_id}` is not in the local Hugging Face cache ({hub_cache_dir()}); "
-            f"preflight works offline, so {checks} were skipped. `gkd run` downloads it; to "
-            f"check it now, run `hf download {repo_id}{flag}` and preflight again"
+            f"{checks} were skipped. `gkd run` downloads it; to check it now, run "
+            f"`hf download {repo_id}{flag}` and preflight again"
         ),
         type="not_cached",
         severity="warning",
@@ -186,16 +187,19 @@ def _locate_hub_model(
     repo_id: str, *, loc: Loc, revision: str | None, need_weights: bool
 ) -> tuple[Located | None, list[Diagnostic]]:
     """Find a Hub model's snapshot folder in the local cache, without network."""
-    from huggingface_hub import try_to_load_from_cache
-
-    marker = "config.json" if need_weights else "tokenizer_config.json"
-    cached = try_to_load_from_cache(
-        repo_id, marker, cache_dir=hub_cache_dir(), revision=revision, repo_type="model"
-    )
-    if not isinstance(cached, str):
+    folder = cached_snapshot(repo_id, "config.json" if need_weights else "tokenizer_config.json", revision)
+    if folder is None:
         checks = "its vocabulary and size checks" if need_weights else "its tokenizer checks"
         return None, [_not_cached(loc, repo_id, "model", checks)]
-    return Located(Path(cached).parent, repo_id, from_hub=True), []
+    return Located(folder, repo_id, from_hub=True), []
+
+
+def cached_snapshot(repo_id: str, marker: str, revision: str | None = None) -> Path | None:
+    """The cached snapshot folder of a Hub model that holds `marker`, without network; None if absent."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, marker, cache_dir=hub_cache_dir(), revision=revision, repo_type="model")
+    return Path(cached).parent if isinstance(cached, str) else None
 
 
 def locate_hub_dataset(repo_id: str, *, loc: Loc) -> tuple[Path | None, list[Diagnostic]]:

@@ -42,7 +42,8 @@ class RunPlan:
         gkd_config: TRL's `GKDConfig` built from them.
         output: What happens to `output_dir`.
         base_dir: Directory relative paths are resolved against.
-        offline: Every Hub model is in the local cache, so the run switches the Hub off.
+        offline: The run switches the Hub off: `--offline` or `HF_HUB_OFFLINE` asked for
+            it, or every Hub model is in the local cache, weights included.
     """
 
     config: RunConfig

@@ -107,6 +107,11 @@ def _safetensors_files(model_dir: Path) -> list[Path] | None:
     return files or None
 
 
+def has_all_weights(model_dir: Path) -> bool:
+    """Whether a folder holds every weight shard (safetensors) or pytorch_model*.bin weights."""
+    return _safetensors_files(model_dir) is not None or next(model_dir.glob("pytorch_model*.bin"), None) is not None
+
+
 def count_from_safetensors(model_dir: Path) -> ParamCount | None:
     """Exact parameter count from the safetensors headers, or None when unavailable."""
     files = _safetensors_files(model_dir)
