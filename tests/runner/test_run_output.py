@@ -57,3 +57,39 @@ def test_a_run_and_its_resume_print_only_gkds_lines_and_the_progress_bar(write_c
     assert any("resume from checkpoint-4" in line for line in resumed)
     strays = [line for line in first + resumed if not any(shape.match(line) for shape in SHAPES)]
     assert strays == [], "\n".join(strays)
+
+
+# The note under the table, which rich wraps to the terminal's width.
+TABLE_NOTE = (
+    "exact: answer equals the reference; agree: greedy completion identical to the teacher's. Divergences "
+    "to the teacher in nats per token (rev KL = KL(model||teacher), fwd KL = KL(teacher||model)) on the "
+    "model's own completions and on the dataset's."
+)
+# The held-out evaluation table and its notes (`runner/eval/report.py`), as a run prints them.
+EVAL_SHAPES = [
+    re.compile(pattern)
+    for pattern in (
+        r"^ *Before (and after )?training \(held-out prompts\) *$",
+        r"^ +own +own +own +data +data +data$",  # the table's two header rows
+        r"^model +exact +agree( +(rev KL|fwd KL|JSD))+$",
+        r"^─+$",
+        r"^(teacher|student \((before|after)\)) +\d+\.\d%( +\d+\.\d+%?)+$",
+        r"^\d+ prompts \(eval split\), greedy completions of at most \d+ tokens\. exact: *$",
+        r"^Student exact match \d+\.\d% -> \d+\.\d% \(teacher \d+\.\d%\); reverse KL .+ nats/token\.$",
+    )
+]
+
+
+def test_a_run_with_evaluation_data_prints_the_table_and_nothing_else(
+    write_config: Any, messages_jsonl: Path, tmp_path: Path
+) -> None:
+    training = {"max_steps": 2, "logging_steps": 1, "save_steps": 2}
+    lines = _run(write_config(tmp_path, data={"eval": {"path": str(messages_jsonl)}}, training=training))
+    assert any(line.startswith("student (after)") for line in lines)
+    shapes = [s for s in SHAPES if "data\\.eval" not in s.pattern] + EVAL_SHAPES
+    strays = [
+        line
+        for line in lines
+        if not any(shape.match(line) for shape in shapes) and " ".join(line.split()) not in TABLE_NOTE
+    ]
+    assert strays == [], "\n".join(strays)
