@@ -2,15 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Literal, Self, get_args
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 from pydantic_core import PydanticCustomError
 
 from gkd_schema.models.base import StrictModel
 
 DATA_FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+DataFormat = Literal["messages", "prompt_completion", "alpaca", "sharegpt"]
+DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
+# The columns each format reads; `columns` renames them. `system` is optional in both
+# instruction formats (a per-row system prompt), as is alpaca's `input`.
+FORMAT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "messages": ("messages",),
+    "prompt_completion": ("prompt", "completion"),
+    "alpaca": ("instruction", "input", "output", "system"),
+    "sharegpt": ("conversations", "system"),
+}
 _ONE_SOURCE = "give exactly one of `path` (a local file) or `name` (a Hub dataset)"
+
+
+def _columns_rules() -> list[JsonValue]:
+    """The schema form of `_check_columns`: `columns` needs `format`, and names its columns."""
+    needs_format: JsonValue = {
+        "if": {"properties": {"columns": {"type": "object"}}, "required": ["columns"]},
+        "then": {
+            "required": ["format"],
+            "properties": {"format": {"type": "string"}},
+            "errorMessage": "`columns` renames the columns of a format; set `format` too",
+        },
+    }
+    per_format: list[JsonValue] = [
+        {
+            "if": {"properties": {"format": {"const": fmt}}, "required": ["format"]},
+            "then": {
+                "properties": {
+                    "columns": {
+                        "propertyNames": {"enum": list(fields)},
+                        "errorMessage": f"the {fmt} format reads {', '.join(fields)}",
+                    }
+                }
+            },
+        }
+        for fmt, fields in FORMAT_COLUMNS.items()
+    ]
+    return [needs_format, *per_format]
 
 
 class DatasetSource(StrictModel):
@@ -18,8 +55,8 @@ class DatasetSource(StrictModel):
 
     # The schema form of `_one_source`, so editors flag what `gkd validate` would:
     # exactly one of `path`/`name` as a string; with `path`, no `config` or `split`.
-    model_config = StrictModel.model_config | {
-        "json_schema_extra": {
+    model_config = StrictModel.model_config | ConfigDict(
+        json_schema_extra={
             "oneOf": [
                 {
                     "required": ["path"],
@@ -48,8 +85,9 @@ class DatasetSource(StrictModel):
                     "errorMessage": _ONE_SOURCE,
                 },
             ],
+            "allOf": _columns_rules(),
         }
-    }
+    )
 
     path: str | None = Field(
         default=None,
@@ -59,8 +97,8 @@ class DatasetSource(StrictModel):
         json_schema_extra={"patternErrorMessage": "Use a .jsonl, .json, .parquet or .csv file."},
         description=(
             "A local data file: .jsonl, .json, .parquet or .csv, relative to the directory "
-            "gkd runs in. Rows hold `messages` (a list of {role, content}) or "
-            "`prompt`/`completion` columns."
+            "gkd runs in. Rows are laid out as `format` says (messages, prompt/completion, "
+            "alpaca or sharegpt)."
         ),
     )
     name: str | None = Field(
@@ -84,6 +122,24 @@ class DatasetSource(StrictModel):
         gt=0,
         description="Use at most this many rows (the first ones); all rows when unset.",
     )
+    format: DataFormat | None = Field(
+        default=None,
+        description=(
+            "How rows are laid out: `messages` (a list of {role, content}), `prompt_completion` "
+            "(`prompt` and `completion` columns), `alpaca` (`instruction`, optional `input`, "
+            "`output`, optional `system`) or `sharegpt` (`conversations`: a list of {from, "
+            "value}, `from` being human/gpt/system; optional `system`). Unset: detected from "
+            "the first row; the run's banner says which."
+        ),
+    )
+    columns: dict[str, Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None,
+        examples=[{"instruction": "question", "output": "answer"}],
+        description=(
+            "Rename columns: each key is a column the format reads (see `format`), each value "
+            "the column of your data that holds it. Needs `format`."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -102,7 +158,25 @@ class DatasetSource(StrictModel):
                 "one split: remove them or use one file per split",
                 {"key": "config" if self.config is not None else "split"},
             )
+        if self.columns is not None:
+            self._check_columns(self.columns)
         return self
+
+    def _check_columns(self, columns: dict[str, str]) -> None:
+        if self.format is None:
+            raise PydanticCustomError(
+                "columns_without_format",
+                "`columns` renames the columns of a format; set `format` too (one of {choices})",
+                {"key": "columns", "choices": ", ".join(DATA_FORMATS)},
+            )
+        fields = FORMAT_COLUMNS[self.format]
+        for name in columns:
+            if name not in fields:
+                raise PydanticCustomError(
+                    "unknown_format_column",
+                    "`{name}` is not a column of the {format} format; it reads {fields}",
+                    {"key": "columns", "name": name, "format": self.format, "fields": ", ".join(fields)},
+                )
 
 
 class DataSection(StrictModel):

@@ -12,6 +12,9 @@ from gkd_schema.config.validation import validate_file
 from gkd_schema.runner.preflight.run_plan import plan_run
 from gkd_schema.runner.train.banner import end_summary, start_banner
 from gkd_schema.runner.train.callbacks import StepTimes
+from gkd_schema.runner.train.data_loading import DataSummary
+
+TRAIN_16 = DataSummary(rows={"train": 16}, formats={"train": "messages (detected)"})
 
 
 def _plan(write_config: Any, tmp_path: Path, **sections: Any) -> Any:
@@ -35,14 +38,22 @@ def test_the_banner_reads_lmbda_as_a_sentence(
     write_config: Any, tmp_path: Path, gkd: dict[str, Any], said: str
 ) -> None:
     model = torch.nn.Linear(4, 4)
-    banner = start_banner(_plan(write_config, tmp_path, gkd=gkd), model, model, {"train": 16}, 1)
+    banner = start_banner(_plan(write_config, tmp_path, gkd=gkd), model, model, TRAIN_16, 1)
     assert said in banner
+    assert "  data       train 16 conversations (messages, detected)\n" in banner
+
+
+def test_the_banner_names_a_top_k_teacher(write_config: Any, tmp_path: Path) -> None:
+    model = torch.nn.Linear(4, 4)
+    plan = _plan(write_config, tmp_path, teacher={"top_k": 16, "top_k_tail": False})
+    banner = start_banner(plan, model, model, TRAIN_16, 1)
+    assert "chunked generalized JSD, beta 0.5, on the teacher's top 16 tokens (renormalised, no tail)" in banner
 
 
 def test_a_lora_student_shows_trainable_and_total_parameters(write_config: Any, tmp_path: Path) -> None:
     student = torch.nn.Sequential(torch.nn.Linear(100, 100), torch.nn.Linear(100, 10))
     student[0].requires_grad_(False)  # the frozen base
-    banner = start_banner(_plan(write_config, tmp_path, peft={"r": 4}), student, student, {"train": 16}, 1)
+    banner = start_banner(_plan(write_config, tmp_path, peft={"r": 4}), student, student, TRAIN_16, 1)
     assert "(LoRA: 1,010 trainable of 11,110 params)" in banner
 
 

@@ -24,7 +24,7 @@ from hub_cache import fake_hub_model
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFLIGHT = REPO_ROOT / "gkd_schema" / "runner" / "preflight"
 # Calls that name a diagnostic type, and where the type is when passed by position.
-_TYPE_POSITION = {"Diagnostic": 2, "_Problem": 0}
+_TYPE_POSITION = {"Diagnostic": 2, "_Problem": 0, "FormatProblem": 0}
 
 
 def test_the_docs_table_is_the_list() -> None:

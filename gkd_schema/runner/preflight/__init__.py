@@ -153,7 +153,7 @@ def _check_data(
         if sample is None:
             continue
         loc: Loc = ("data", split, "path" if source.path is not None else "name")
-        conversations, found = check_rows(sample, loc=loc)
+        conversations, found = check_rows(sample, loc=loc, fmt=source.format, columns=source.columns)
         out += found
         if can_count and conversations:
             out += check_lengths(

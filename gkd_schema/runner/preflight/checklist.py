@@ -103,7 +103,17 @@ CHECKS: tuple[Check, ...] = (
     Check("... can be parsed", "data_unreadable", "error (warning for a cached Hub dataset)", "same"),
     Check("... has rows", "data_empty", "error", "same"),
     Check("Each row is an object", "data_bad_row", "error", "same"),
-    Check("... has `messages` or `prompt` + `completion`", "data_missing_columns", "error", "same"),
+    Check(
+        "... has the columns of its format (`data.*.format`, else detected from the first row: `messages`, "
+        "`prompt` + `completion`, alpaca's `instruction` + `output`, sharegpt's `conversations`), renamed by "
+        "`data.*.columns`",
+        "data_missing_columns",
+        "error",
+        "same",
+    ),
+    Check("Alpaca's `instruction` and `output` are text", "data_bad_alpaca", "error", "same"),
+    Check("ShareGPT turns are `{from, value}`, from human/gpt/system", "data_bad_sharegpt", "error", "same"),
+    Check("An optional `system` (or alpaca `input`) column is text", "data_bad_optional_text", "error", "same"),
     Check("`messages` is a list of `{role, content}`, both text", "data_bad_messages", "error", "same"),
     Check("`prompt`/`completion` are text or message lists", "data_bad_prompt_completion", "error", "same"),
     Check("... and not empty text", "data_empty_text", "warning", "same"),

@@ -1,22 +1,24 @@
-"""Check the shape of data rows: `messages`, or `prompt`/`completion` columns.
+"""Check the shape of data rows: `messages`, `prompt`/`completion`, alpaca or sharegpt.
 
 TRL's GKD collator takes all but the last message as the prompt and the last as the
 completion, whatever its role: a conversation ending with a user turn silently trains
 the student to produce the user's words. The rules match what the runner accepts
 (`gkd_schema.runner.train.data_loading.to_messages`): string `role` and `content`, a cell of
 JSON text that starts with `[` is parsed (CSV), `prompt`/`completion` are text or
-message lists. Every problem kind is reported once per source, naming its first rows.
+message lists. Alpaca and ShareGPT rows are first turned into `messages`
+(`data_formats.py`). Every problem kind is reported once per source, naming its first rows.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc, Severity
 from gkd_schema.runner.preflight.data_files import RowSample
+from gkd_schema.runner.preflight.data_formats import FormatProblem, decode_cell, detect_format, standard_row
 
 Message = dict[str, Any]
 Conversation = tuple[str, list[Message]]
@@ -29,16 +31,6 @@ class _Problem:
     detail: str  # completes "<row> of <file> ..."
     fix: str
     severity: Severity = "error"
-
-
-def _decode(value: Any) -> Any:
-    """Parse a cell of JSON list text (how CSV holds messages), as the runner does."""
-    if isinstance(value, str) and value.lstrip().startswith("["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _message_problem(messages: Any, *, field: str) -> _Problem | None:
@@ -81,7 +73,7 @@ def _ends_with_assistant(messages: list[Message], field: str) -> _Problem | None
 
 
 def _from_messages(value: Any) -> tuple[list[Message] | None, _Problem | None]:
-    messages = _decode(value)
+    messages = decode_cell(value)
     problem = _message_problem(messages, field="messages")
     problem = problem or _ends_with_assistant(messages, "messages")
     if problem is None and len(messages) < 2:
@@ -97,7 +89,7 @@ def _from_prompt_completion(row: dict[str, Any]) -> tuple[list[Message] | None, 
     parts: list[list[Message]] = []
     empty: list[str] = []
     for field, role in (("prompt", "user"), ("completion", "assistant")):
-        value = _decode(row[field])
+        value = decode_cell(row[field])
         if isinstance(value, str):
             parts.append([{"role": role, "content": value}])
             if not value.strip():
@@ -127,7 +119,9 @@ def _from_prompt_completion(row: dict[str, Any]) -> tuple[list[Message] | None, 
     return parts[0] + parts[1], problem
 
 
-def _conversation(row: Any) -> tuple[list[Message] | None, _Problem | None]:
+def _conversation(
+    row: Any, fmt: str | None, columns: Mapping[str, str] | None
+) -> tuple[list[Message] | None, _Problem | None]:
     """The row as one conversation (as the runner converts it) and its problem, if any."""
     if not isinstance(row, dict):
         return None, _Problem(
@@ -135,6 +129,11 @@ def _conversation(row: Any) -> tuple[list[Message] | None, _Problem | None]:
             f"is a {type(row).__name__}, not an object",
             'write each row as an object with a "messages" list',
         )
+    if fmt is not None:
+        try:
+            row = standard_row(row, fmt, columns)
+        except FormatProblem as exc:
+            return None, _Problem(exc.type, exc.detail, exc.fix)
     if "messages" in row:
         return _from_messages(row["messages"])
     if "prompt" in row and "completion" in row:
@@ -149,28 +148,35 @@ def _conversation(row: Any) -> tuple[list[Message] | None, _Problem | None]:
     keys = ", ".join(map(str, list(row)[:8])) or "none"
     return None, _Problem(
         "data_missing_columns",
-        f"has neither `messages` nor `prompt` and `completion` (its keys: {keys})",
-        'give each row a "messages" list of {role, content}, or `prompt` and `completion` '
-        "columns",
+        f"has none of the columns of a known format (its keys: {keys})",
+        'give each row a "messages" list of {role, content}, `prompt` and `completion`, alpaca\'s '
+        "`instruction`/`output` or sharegpt's `conversations`; or set `format` and map your "
+        "columns with `columns`",
     )
 
 
-def check_rows(sample: RowSample, *, loc: Loc) -> tuple[list[Conversation], list[Diagnostic]]:
+def check_rows(
+    sample: RowSample, *, loc: Loc, fmt: str | None = None, columns: Mapping[str, str] | None = None
+) -> tuple[list[Conversation], list[Diagnostic]]:
     """Check every sampled row and convert the usable ones to conversations.
 
     Args:
         sample: The rows read from one source.
         loc: The config key naming the source (`data.train.path`).
+        fmt: `data.*.format`; None detects it from the first row, as the run does.
+        columns: `data.*.columns`.
 
     Returns:
         The usable rows as `(where, messages)`, and one diagnostic per problem kind.
     """
+    if fmt is None and sample.rows:
+        fmt = detect_format(sample.rows[0][1])
     conversations: list[Conversation] = []
     # Rows group by problem kind and fix, so each distinct fix is said once.
     where: dict[tuple[str, str], list[str]] = defaultdict(list)
     first: dict[tuple[str, str], _Problem] = {}
     for ref, row in sample.rows:
-        messages, problem = _conversation(row)
+        messages, problem = _conversation(row, fmt, columns)
         if messages is not None:
             conversations.append((ref, messages))
         if problem is not None:

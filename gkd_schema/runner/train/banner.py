@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from gkd_schema.models.run_config import RunConfig
 from gkd_schema.runner.preflight.cpu_threads import ThreadChoice
 from gkd_schema.runner.preflight.locate import model_source, resolve_path
 from gkd_schema.runner.preflight.run_plan import RunPlan
 from gkd_schema.runner.train.callbacks import StepTimes
+from gkd_schema.runner.train.data_loading import DataSummary
 
 
 def _model_line(role: str, path: str, source: str, dtype: str, extra: str = "") -> str:
@@ -75,18 +77,16 @@ def _load_lines(plan: RunPlan) -> list[str]:
     return lines
 
 
-def dry_run_text(plan: RunPlan, data_sizes: dict[str, int]) -> str:
+def dry_run_text(plan: RunPlan, data: DataSummary) -> str:
     """The `--dry-run` report: what would be loaded and the exact GKDConfig arguments."""
     lines = ["gkd run --dry-run: no weights loaded, nothing written.", "", "Would load:"]
     lines += _load_lines(plan)
-    sizes = ", ".join(f"{k} {v} rows" for k, v in data_sizes.items())
     lines += [
         "",
-        f"Data:       {sizes} (checked and converted to `messages`)",
+        f"Data:       {data.text('rows')}; checked and converted to `messages`",
         f"Precision:  {plan.precision.label} ({plan.precision.reason})",
         f"Output:     {_output_line(plan)}",
-        f"Loss:       {plan.config.gkd.loss_implementation} generalized JSD, beta "
-        f"{plan.config.gkd.beta:g} (temperature {plan.config.gkd.temperature:g} is for "
+        f"Loss:       {_loss_text(plan.config)} (temperature {plan.config.gkd.temperature:g} is for "
         "sampling only, as in TRL's GKDTrainer)",
         "",
         "TRL keyword arguments:",
@@ -124,7 +124,7 @@ def start_banner(
     plan: RunPlan,
     student: Any,
     teacher: Any,
-    data_sizes: dict[str, int],
+    data: DataSummary,
     world_size: int,
     threads: ThreadChoice | None = None,
 ) -> str:
@@ -132,23 +132,31 @@ def start_banner(
     cfg = plan.config
     t = cfg.training
     steps = f"{t.max_steps} steps" if t.max_steps else f"{t.num_train_epochs:g} epochs"
-    sizes = ", ".join(f"{k} {v}" for k, v in data_sizes.items())
     return "\n".join(
         [
             "gkd run",
             f"  student    {cfg.model.name_or_path} ({_student_size(student, cfg.peft is not None)})",
             f"  teacher    {cfg.gkd.teacher_model_name_or_path} ({_millions(teacher)})",
-            f"  data       {sizes} conversations",
+            f"  data       {data.text('conversations')}",
             f"  batch      {_effective_batch(plan, world_size)}; {steps}",
             f"  on-policy  {_on_policy_text(plan)}; {cfg.gkd.max_new_tokens} new tokens, "
             f"temperature {cfg.gkd.temperature:g}",
             f"  precision  {plan.precision.label} ({plan.precision.reason}); device "
             f"{plan.device.name}",
             *([f"  threads    {threads.threads} ({threads.reason})"] if threads is not None else []),
-            f"  loss       {cfg.gkd.loss_implementation} generalized JSD, beta {cfg.gkd.beta:g}",
+            f"  loss       {_loss_text(cfg)}",
             f"  output     {_output_line(plan)}",
         ]
     )
+
+
+def _loss_text(cfg: RunConfig) -> str:
+    """The loss in words: implementation, beta and, for a top-K teacher, K and the tail."""
+    text = f"{cfg.gkd.loss_implementation} generalized JSD, beta {cfg.gkd.beta:g}"
+    if cfg.teacher.top_k is not None:
+        tail = "plus a tail bucket" if cfg.teacher.top_k_tail else "renormalised, no tail"
+        text += f", on the teacher's top {cfg.teacher.top_k} tokens ({tail})"
+    return text
 
 
 def end_summary(

@@ -2,21 +2,39 @@
 
 Local .jsonl/.json/.parquet/.csv files and Hub datasets load through `datasets`.
 Rows are conversations (`messages`: a list of `{role, content}` ending with the
-assistant) or `prompt`/`completion` pairs, which are converted. Only `messages` is
-kept: TRL's collator would read a leftover `prompt` column as pre-formatted text.
+assistant), `prompt`/`completion` pairs, alpaca or sharegpt rows (`data.*.format`,
+detected from the first row when unset), all converted to `messages`. Only `messages`
+is kept: TRL's collator would read a leftover `prompt` column as pre-formatted text.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import DatasetSource
+from gkd_schema.runner.preflight.data_formats import decode_cell, detect_format, standard_row
 
 _BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 _MAX_ROW_ERRORS = 5
+
+
+@dataclass
+class DataSummary:
+    """Rows and format of each loaded split, for the banner."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    """`alpaca`, or `alpaca (detected)` when `data.*.format` was unset."""
+
+    def text(self, unit: str) -> str:
+        """`train 100 <unit> (alpaca, detected), eval 10 <unit> (messages)`."""
+        return ", ".join(
+            f"{split} {n} {unit} ({self.formats[split].replace(' (', ', ').rstrip(')')})"
+            for split, n in self.rows.items()
+        )
 
 
 class DataError(Exception):
@@ -34,16 +52,6 @@ def _as_messages(value: Any, role: str) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"`{role}` side must be a string or a list of messages")
     return list(value)
-
-
-def _decode(value: Any) -> Any:
-    """CSV cells hold JSON text; parse it when it looks like a list."""
-    if isinstance(value, str) and value.lstrip().startswith("["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def _row_problem(messages: Any) -> str | None:
@@ -76,10 +84,10 @@ def to_messages(row: dict[str, Any]) -> list[Any]:
         ValueError: The row is neither form, or the conversation is unusable.
     """
     if "messages" in row:
-        messages = _decode(row["messages"])
+        messages = decode_cell(row["messages"])
     elif "prompt" in row and "completion" in row:
-        messages = _as_messages(_decode(row["prompt"]), "user") + _as_messages(
-            _decode(row["completion"]), "assistant"
+        messages = _as_messages(decode_cell(row["prompt"]), "user") + _as_messages(
+            decode_cell(row["completion"]), "assistant"
         )
     else:
         raise ValueError(
@@ -118,7 +126,12 @@ def load_raw(source: DatasetSource, base_dir: Path) -> Any:
 
 
 def load_split(source: DatasetSource, split_key: str, base_dir: Path) -> Any:
-    """Load, truncate, check and convert one data split.
+    """Load, truncate, check and convert one data split (see `load_split_with_format`)."""
+    return load_split_with_format(source, split_key, base_dir)[0]
+
+
+def load_split_with_format(source: DatasetSource, split_key: str, base_dir: Path) -> tuple[Any, str]:
+    """Load, truncate, check and convert one data split, and say which format it had.
 
     Args:
         source: The `data.train` or `data.eval` section.
@@ -126,7 +139,8 @@ def load_split(source: DatasetSource, split_key: str, base_dir: Path) -> Any:
         base_dir: Directory relative `path`s are resolved against.
 
     Returns:
-        A `datasets.Dataset` with exactly one column, `messages`.
+        A `datasets.Dataset` with exactly one column, `messages`, and the format's name
+        (`alpaca`, or `alpaca (detected)` when the config did not name one).
 
     Raises:
         DataError: The data is missing, empty or has unusable rows (up to five
@@ -146,11 +160,12 @@ def load_split(source: DatasetSource, split_key: str, base_dir: Path) -> Any:
     if len(raw) == 0:
         raise DataError([Diagnostic(loc, "the data has no rows", "data_empty")])
 
+    fmt = source.format or detect_format(raw[0])
     converted: list[list[Any]] = []
     errors: list[Diagnostic] = []
     for index, row in enumerate(raw):
         try:
-            converted.append(to_messages(row))
+            converted.append(to_messages(row if fmt is None else standard_row(row, fmt, source.columns)))
         except ValueError as exc:
             errors.append(Diagnostic(loc, f"row {index + 1}: {exc}", "data_row"))
             if len(errors) >= _MAX_ROW_ERRORS:
@@ -160,4 +175,5 @@ def load_split(source: DatasetSource, split_key: str, base_dir: Path) -> Any:
 
     from datasets import Dataset
 
-    return Dataset.from_dict({"messages": converted})
+    label = source.format or f"{fmt or 'messages'} (detected)"
+    return Dataset.from_dict({"messages": converted}), label

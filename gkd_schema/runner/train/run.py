@@ -17,7 +17,7 @@ from gkd_schema.runner.preflight.cpu_threads import choose_threads
 from gkd_schema.runner.preflight.output_plan import newest_checkpoint
 from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError
 from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
-from gkd_schema.runner.train.data_loading import DataError, load_split
+from gkd_schema.runner.train.data_loading import DataError, DataSummary, load_split_with_format
 from gkd_schema.runner.train.hooks import RunContext, RunHook, call_hooks
 from gkd_schema.runner.train.hub_offline import run_offline
 from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
@@ -31,29 +31,27 @@ class RunFailedError(Exception):
     """Loading the models, building the trainer or training failed; the message says why."""
 
 
-def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, dict[str, int]]:
-    """Training and (optional) evaluation conversations, and their row counts.
+def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, DataSummary]:
+    """Training and (optional) evaluation conversations, and their rows and formats.
 
     Raises:
         RunSetupError: The data is missing or has unusable rows.
     """
     errors = []
-    train = evaluation = None
-    try:
-        train = load_split(config.data.train, "train", base_dir)
-    except DataError as exc:
-        errors.extend(exc.diagnostics)
-    if config.data.eval is not None:
+    loaded: dict[str, Any] = {}
+    summary = DataSummary()
+    for split in ("train", "eval"):
+        source = getattr(config.data, split)
+        if source is None:
+            continue
         try:
-            evaluation = load_split(config.data.eval, "eval", base_dir)
+            loaded[split], summary.formats[split] = load_split_with_format(source, split, base_dir)
+            summary.rows[split] = len(loaded[split])
         except DataError as exc:
             errors.extend(exc.diagnostics)
-    if errors or train is None:
+    if errors or "train" not in loaded:
         raise RunSetupError(errors)
-    sizes = {"train": len(train)}
-    if evaluation is not None:
-        sizes["eval"] = len(evaluation)
-    return train, evaluation, sizes
+    return loaded["train"], loaded.get("eval"), summary
 
 
 def _load_student(config: RunConfig, dtype: str) -> tuple[Any, Any]:
@@ -176,7 +174,7 @@ def _train(
     plan: RunPlan,
     train: Any,
     evaluation: Any,
-    sizes: dict[str, int],
+    sizes: DataSummary,
     echo: Callable[[str], None],
     extra_callbacks: Sequence[Any],
     hooks: Sequence[RunHook],
