@@ -101,7 +101,8 @@ def run(
 
     from gkd_schema.runner.eval.run_hooks import RUN_HOOKS
     from gkd_schema.runner.preflight.run_plan import RunSetupError
-    from gkd_schema.runner.train.run import RunFailedError, execute
+    from gkd_schema.runner.train.errors import RunFailedError
+    from gkd_schema.runner.train.run import execute
 
     launch = not dry_run and (num_processes > 1 or accelerate_config is not None)
     try:

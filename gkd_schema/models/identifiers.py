@@ -23,9 +23,10 @@ _HUB_HOSTS = ("huggingface.co/", "hf.co/")
 # `[\s\S]*` because a local path may hold any character (`.` stops at a newline);
 # the lookahead is the `--`/`..` rule of `check_model_id`. ECMA-262 and Python `re`
 # read it alike; it is only used in the schema, never by pydantic's Rust regex.
-MODEL_ID_PATTERN = (
-    rf"^(?:(?:/|\./|\.\./|~)[\s\S]*|(?![\s\S]*(?:--|\.\.))(?:{_HUB_PART}/)?{_HUB_PART})$"
-)
+_HUB_ID_BODY = rf"(?![\s\S]*(?:--|\.\.))(?:{_HUB_PART}/)?{_HUB_PART}"
+MODEL_ID_PATTERN = rf"^(?:(?:/|\./|\.\./|~)[\s\S]*|{_HUB_ID_BODY})$"
+# A Hub repo id only: what `check_hub_repo_id` accepts.
+HUB_REPO_ID_SCHEMA_PATTERN = rf"^{_HUB_ID_BODY}$"
 MODEL_ID_PATTERN_MESSAGE = (
     "Use a Hub repo id like `Qwen/Qwen2.5-0.5B-Instruct` (letters, digits, `.`, `_`, `-`) "
     "or a local path starting with `/`, `./`, `../` or `~`."
@@ -65,6 +66,18 @@ def check_model_id(value: str) -> str:
         )
     if is_local_path(value):
         return value
+    return _check_hub_id(value, _NOT_A_MODEL_ID)
+
+
+_REPO_ID_RULE = "`name` or `namespace/name`: letters, digits, `.`, `_`, `-`, at most 96 characters each"
+_NOT_A_MODEL_ID = (
+    f"is neither a Hub repo id ({_REPO_ID_RULE}) nor a local path; write `./{{value}}` if it is a folder on disk"
+)
+_NOT_A_REPO_ID = f"is not a Hub repo id ({_REPO_ID_RULE})"
+
+
+def _check_hub_id(value: str, not_a_repo_id: str) -> str:
+    """The rules for a value that is not a local path; `not_a_repo_id` says what a malformed one is."""
     if _URL.match(value):
         repo_id = _repo_id_from_url(value)
         hint = f"use the repo id `{repo_id}`" if repo_id else "use a Hub repo id or a local path"
@@ -79,13 +92,7 @@ def check_model_id(value: str) -> str:
             {"suggestion": suggestion},
         )
     if not _HUB_REPO_ID.match(value):
-        raise PydanticCustomError(
-            "model_id_format",
-            "is neither a Hub repo id (`name` or `namespace/name`: letters, digits, "
-            "`.`, `_`, `-`, at most 96 characters each) nor a local path; "
-            "write `./{value}` if it is a folder on disk",
-            {"value": value},
-        )
+        raise PydanticCustomError("model_id_format", not_a_repo_id, {"value": value})
     if "--" in value or ".." in value:
         raise PydanticCustomError(
             "model_id_format", "a Hub repo id may not contain `--` or `..`"
@@ -106,3 +113,35 @@ ModelId = Annotated[
     ),
 ]
 """A Hub repo id (`name` or `namespace/name`) or a local path (`/`, `./`, `../`, `~`)."""
+
+
+def check_hub_repo_id(value: str) -> str:
+    """Validate the name of a Hub repo gkd writes to and return it unchanged.
+
+    Raises:
+        PydanticCustomError: local paths, URLs, whitespace and malformed names,
+            each with the value to use instead.
+    """
+    if not value.strip() or is_local_path(value):
+        raise PydanticCustomError(
+            "hub_repo_id_is_path",
+            "is not a Hub repo id; name the Hub repo to push to, like `your-name/qwen-gkd` "
+            "(`training.output_dir` is where the run writes locally)",
+        )
+    return _check_hub_id(value, _NOT_A_REPO_ID)
+
+
+HubRepoId = Annotated[
+    str,
+    AfterValidator(check_hub_repo_id),
+    Field(
+        min_length=1,
+        examples=["your-name/qwen2.5-0.5b-gkd"],
+        json_schema_extra={
+            "pattern": HUB_REPO_ID_SCHEMA_PATTERN,
+            "patternErrorMessage": "Use a Hub repo id like `your-name/qwen2.5-0.5b-gkd` "
+            "(letters, digits, `.`, `_`, `-`).",
+        },
+    ),
+]
+"""A Hub repo id (`name` or `namespace/name`), never a local path."""

@@ -7,12 +7,15 @@ warnings are printed and do not fail validation. Rules confined to one section
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Literal, Protocol
 
 from gkd_schema.models.data_section import DataSection
 from gkd_schema.models.gkd_params import GkdSection
+from gkd_schema.models.identifiers import HUB_REPO_ID_SCHEMA_PATTERN
 from gkd_schema.models.model_section import ModelSection
 from gkd_schema.models.teacher_section import TeacherSection
 from gkd_schema.models.training_section import TrainingSection
@@ -148,6 +151,59 @@ def _top_k_loss(cfg: RunSections) -> Iterator[Finding]:
         )
 
 
+def _hub_settings_without_push(cfg: RunSections) -> Iterator[Finding]:
+    training = cfg.training
+    if training.push_to_hub:
+        return
+    # Compared with the defaults, not with the keys written: a resolved config
+    # (`gkd show`, output_dir/gkd_config.yaml) spells every default out.
+    set_keys = [
+        key
+        for key in ("hub_model_id", "hub_private_repo", "hub_strategy")
+        if getattr(training, key) != TrainingSection.model_fields[key].default
+    ]
+    for key in set_keys:
+        yield Finding(
+            ("training", key),
+            f"`{key}` has no effect without `push_to_hub: true`; set `training.push_to_hub: true` "
+            f"to publish the model, or remove `{key}`",
+            "hub_setting_without_push",
+            "warning",
+        )
+
+
+def _push_target(cfg: RunSections) -> Iterator[Finding]:
+    training = cfg.training
+    if not training.push_to_hub or training.hub_model_id is not None:
+        return
+    # transformers names the repo after the output directory when no id is given.
+    name = PurePath(training.output_dir).name
+    if name in ("", ".", ".."):
+        yield Finding(
+            ("training", "push_to_hub"),
+            "without `hub_model_id` the repo is named after the folder `output_dir` resolves to; "
+            "set `training.hub_model_id: your-name/model-name` to choose it",
+            "push_without_hub_model_id",
+            "warning",
+        )
+    elif re.match(HUB_REPO_ID_SCHEMA_PATTERN, name):
+        yield Finding(
+            ("training", "push_to_hub"),
+            f"without `hub_model_id` the model is pushed to `<your-namespace>/{name}` (the name of "
+            "`output_dir`); set `training.hub_model_id` to choose the repo",
+            "push_without_hub_model_id",
+            "warning",
+        )
+    else:
+        yield Finding(
+            ("training", "push_to_hub"),
+            f"without `hub_model_id` the repo would be named `{name}` after `output_dir`, which is "
+            "not a Hub repo name (letters, digits, `.`, `_`, `-`); set `training.hub_model_id`",
+            "output_dir_not_a_repo_name",
+            "error",
+        )
+
+
 RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _prompt_room,
     _eval_needs_data,
@@ -156,6 +212,8 @@ RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _warmup_twice,
     _best_needs_a_metric,
     _top_k_loss,
+    _hub_settings_without_push,
+    _push_target,
 )
 
 

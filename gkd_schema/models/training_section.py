@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from gkd_schema.models.base import StrictModel
+from gkd_schema.models.identifiers import HubRepoId
 
 SchedulerType = Literal[
     "linear",
@@ -23,6 +24,7 @@ SchedulerType = Literal[
 ]
 IntervalStrategy = Literal["no", "steps", "epoch"]
 SaveStrategy = Literal["no", "steps", "epoch", "best"]
+HubStrategy = Literal["end", "every_save", "checkpoint", "all_checkpoints"]
 ReportTarget = Literal[
     "none", "all", "tensorboard", "wandb", "mlflow", "comet_ml", "clearml", "trackio",
     "dvclive", "neptune", "swanlab", "codecarbon",
@@ -191,6 +193,38 @@ class TrainingSection(StrictModel):
         description=(
             "`never` starts fresh; `auto` resumes from the newest checkpoint in `output_dir`; "
             "a path (starting with `/`, `./`, `../` or `~`) resumes from that checkpoint."
+        ),
+    )
+    push_to_hub: bool = Field(
+        default=False,
+        description=(
+            "Publish the trained student to the Hugging Face Hub: the repo is created when the "
+            "trainer is built, `hub_strategy` says what is pushed during training, and the end "
+            "of the run pushes the final model with its model card (student, teacher, data, "
+            "distillation settings, evaluation table). Needs a Hub token (`HF_TOKEN` or `hf auth "
+            "login`; `gkd validate --deep` checks) and network."
+        ),
+    )
+    hub_model_id: HubRepoId | None = Field(
+        default=None,
+        description=(
+            "The Hub repo to push to: `namespace/name` (letters, digits, `.`, `_`, `-`), or `name` "
+            "for your own namespace. Unset: your namespace and the name of `output_dir`."
+        ),
+    )
+    hub_private_repo: bool | None = Field(
+        default=None,
+        description=(
+            "Create the repo private. Unset: the namespace's default (public for users). No "
+            "effect on a repo that already exists."
+        ),
+    )
+    hub_strategy: HubStrategy = Field(
+        default="every_save",
+        description=(
+            "What is pushed while training (with `push_to_hub`): `end` only the final model; "
+            "`every_save` the model at each save; `checkpoint` also the newest checkpoint, as "
+            "`last-checkpoint/`, to resume from; `all_checkpoints` every checkpoint."
         ),
     )
     extra_args: dict[str, Any] = Field(

@@ -57,6 +57,15 @@ def test_a_lora_student_shows_trainable_and_total_parameters(write_config: Any, 
     assert "(LoRA: 1,010 trainable of 11,110 params)" in banner
 
 
+def test_the_banner_says_where_a_push_goes(write_config: Any, tmp_path: Path) -> None:
+    model = torch.nn.Linear(4, 4)
+    quiet = start_banner(_plan(write_config, tmp_path), model, model, TRAIN_16, 1)
+    assert "  hub        " not in quiet
+    plan = _plan(write_config, tmp_path, training={"push_to_hub": True, "hub_private_repo": True})
+    banner = start_banner(plan, model, model, TRAIN_16, 1)
+    assert "  hub        push to <your-namespace>/out (private; hub_strategy every_save;" in banner
+
+
 @pytest.mark.parametrize(
     ("seq_kd", "label"), [(False, "in on-policy generation"), (True, "student and seq_kd teacher")]
 )

@@ -76,6 +76,12 @@ def test_run_saves_resumes_and_distils(
     assert _state(out)["global_step"] == 6
     decisions = [json.loads(x) for x in (out / "on_policy_decisions" / "rank0.jsonl").read_text().splitlines()]
     assert len(decisions) == 6 and {d["on_policy"] for d in decisions} == {True, False}
+    # The model card names what was distilled, from what, on what, how, and how well.
+    card = (out / "README.md").read_text()
+    for item in (f"| student | `{tiny_student_dir}`", f"| teacher | `{tiny_teacher_dir}`", f"`{held_out}`",
+                 "| `gkd.beta` | 0.5 ", "| `gkd.lmbda` | 0.5 ", "| loss | `chunked`",
+                 "### Evaluation before and after training", "| student (after) |"):
+        assert item in card, item
 
     # Distillation happened: the student is closer to the teacher on held-out prompts.
     before = mean_divergence(tiny_student_dir, tiny_teacher_dir)

@@ -82,6 +82,21 @@ def test_extra_args_pass_through() -> None:
     assert getattr(args.optim, "value", args.optim) == "adafactor"
 
 
+def test_hub_keys_reach_gkdconfig() -> None:
+    hub = {"push_to_hub": True, "hub_model_id": "me/qwen-gkd", "hub_private_repo": True, "hub_strategy": "checkpoint"}
+    kwargs, args = _build(_config(training={"output_dir": "o", **hub}))
+    assert {key: kwargs[key] for key in hub} == hub
+    assert (args.push_to_hub, args.hub_model_id, args.hub_private_repo) == (True, "me/qwen-gkd", True)
+    assert getattr(args.hub_strategy, "value", args.hub_strategy) == "checkpoint"
+    assert args.hub_token is None  # read from HF_TOKEN or the token file by transformers
+
+
+def test_without_push_the_hub_keys_are_transformers_defaults() -> None:
+    _, args = _build(_config())
+    assert (args.push_to_hub, args.hub_model_id, args.hub_private_repo) == (False, None, None)
+    assert getattr(args.hub_strategy, "value", args.hub_strategy) == "every_save"
+
+
 @pytest.mark.parametrize(
     ("key", "kind", "fragment"),
     [
@@ -90,6 +105,9 @@ def test_extra_args_pass_through() -> None:
         ("learning_rate", "extra_arg_shadows_key", "`training.learning_rate`"),
         ("lmbda", "extra_arg_shadows_key", "`gkd.lmbda`"),
         ("resume_from_checkpoint", "extra_arg_owned", "training.resume"),
+        ("push_to_hub", "extra_arg_shadows_key", "`training.push_to_hub`"),
+        ("hub_strategy", "extra_arg_shadows_key", "`training.hub_strategy`"),
+        ("hub_token", "extra_arg_owned", "`HF_TOKEN` or `hf auth login`"),
     ],
 )
 def test_bad_extra_args_are_named(key: str, kind: str, fragment: str) -> None:
@@ -143,6 +161,10 @@ _training = st.fixed_dictionaries(
         "save_total_limit": st.none() | st.integers(1, 5),
         "seed": st.integers(0, 2**31),
         "resume": st.sampled_from(["never", "auto"]),
+        "push_to_hub": st.booleans(),
+        "hub_model_id": st.none() | st.sampled_from(["me/qwen-gkd", "qwen-gkd"]),
+        "hub_private_repo": st.none() | st.booleans(),
+        "hub_strategy": st.sampled_from(["end", "every_save", "checkpoint", "all_checkpoints"]),
     },
 )
 _gkd = st.fixed_dictionaries(

@@ -1,4 +1,4 @@
-"""Render an `EvalResult`: a rich table for people, JSON for machines, a one-line summary."""
+"""Render an `EvalResult`: a rich table for people, Markdown for the model card, JSON for machines, a summary."""
 
 from __future__ import annotations
 
@@ -23,6 +23,33 @@ def _nats(div: Divergences | None, attr: str) -> str:
     return "-" if div is None else f"{getattr(div, attr):.3f}"
 
 
+# (where, metric) of each column after the model's label: two header lines in the rich table.
+_COLUMNS = (
+    ("", "exact"),
+    ("", "agree"),
+    *((where, metric) for where in ("own", "data") for metric in ("rev KL", "fwd KL", "JSD")),
+)
+
+
+def _caption(result: EvalResult) -> str:
+    return (
+        f"{result.prompts} prompts ({result.split} split), greedy completions of at most "
+        f"{result.max_new_tokens} tokens. exact: answer equals the reference; agree: "
+        "greedy completion identical to the teacher's. Divergences to the teacher in nats "
+        "per token "
+        "(rev KL = KL(model||teacher), fwd KL = KL(teacher||model)) on the model's own "
+        "completions and on the dataset's."
+    )
+
+
+def _cells(row: ModelScores) -> list[str]:
+    """A model's row after its label, in the order of `_COLUMNS`."""
+    cells = [_pct(row.exact_match), _pct(row.greedy_agreement)]
+    for div in (row.own, row.dataset):
+        cells += [_nats(div, "reverse_kl"), _nats(div, "forward_kl"), _nats(div, "jsd")]
+    return cells
+
+
 def build_table(result: EvalResult, title: str | None = None) -> Table:
     """The evaluation as a rich table: one row per model, teacher first.
 
@@ -38,14 +65,7 @@ def build_table(result: EvalResult, title: str | None = None) -> Table:
 
     table = Table(
         title=title,
-        caption=(
-            f"{result.prompts} prompts ({result.split} split), greedy completions of at most "
-            f"{result.max_new_tokens} tokens. exact: answer equals the reference; agree: "
-            "greedy completion identical to the teacher's. Divergences to the teacher in nats "
-            "per token "
-            "(rev KL = KL(model||teacher), fwd KL = KL(teacher||model)) on the model's own "
-            "completions and on the dataset's."
-        ),
+        caption=_caption(result),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -53,16 +73,10 @@ def build_table(result: EvalResult, title: str | None = None) -> Table:
         collapse_padding=True,
     )
     table.add_column("model", style="bold", no_wrap=True)
-    table.add_column("\nexact", justify="right", no_wrap=True)
-    table.add_column("\nagree", justify="right", no_wrap=True)
-    for where in ("own", "data"):
-        for metric in ("rev KL", "fwd KL", "JSD"):
-            table.add_column(f"{where}\n{metric}", justify="right", no_wrap=True)
+    for where, metric in _COLUMNS:
+        table.add_column(f"{where}\n{metric}", justify="right", no_wrap=True)
     for row in result.models:
-        cells = [row.label, _pct(row.exact_match), _pct(row.greedy_agreement)]
-        for div in (row.own, row.dataset):
-            cells += [_nats(div, "reverse_kl"), _nats(div, "forward_kl"), _nats(div, "jsd")]
-        table.add_row(*cells, style="dim" if row.label == TEACHER else None)
+        table.add_row(row.label, *_cells(row), style="dim" if row.label == TEACHER else None)
     return table
 
 
@@ -82,6 +96,26 @@ def render_text(result: EvalResult, title: str | None = None, width: int = TABLE
     buffer = io.StringIO()
     Console(file=buffer, width=width, no_color=True, highlight=False).print(build_table(result, title))
     return buffer.getvalue().rstrip("\n")
+
+
+def render_markdown(result: EvalResult) -> str:
+    """The table in Markdown (for the model card): a header row, one row per model, the caption.
+
+    Args:
+        result: What `evaluate_models` returned.
+
+    Returns:
+        Markdown text ending in a newline.
+    """
+    headers = [f"{where} {metric}".strip() for where, metric in _COLUMNS]
+    lines = [
+        "| model | " + " | ".join(headers) + " |",
+        "|---|" + "---:|" * len(headers),
+        *(f"| {row.label} | " + " | ".join(_cells(row)) + " |" for row in result.models),
+        "",
+        _caption(result),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def render_json(result: EvalResult) -> str:

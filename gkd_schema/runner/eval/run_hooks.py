@@ -2,8 +2,9 @@
 
 Before the first step the teacher and the untrained student are scored on the held-out
 split; after the final save the trained student is scored beside them (both tables are
-kept in `output_dir/gkd_eval.json`), then the loss curve is plotted. The train stage
-knows only `RunHook`; the command line passes `RUN_HOOKS` in.
+kept in `output_dir/gkd_eval.json`, and the second goes into the model card), then the
+loss curve is plotted. The train stage knows only `RunHook`; the command line passes
+`RUN_HOOKS` in.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import json
 from typing import Any
 
 from gkd_schema.runner.eval import plotting
-from gkd_schema.runner.eval.report import render_summary, render_text
+from gkd_schema.runner.eval.report import render_markdown, render_summary, render_text
 from gkd_schema.runner.eval.scoring import EvalResult, evaluate_models
 from gkd_schema.runner.train.hooks import RunContext, RunHook
 
 EVAL_FILE = "gkd_eval.json"
+CARD_SECTION = "Evaluation before and after training (held-out prompts)"
 
 
 def _eval_rows(context: RunContext, stage: str) -> Any:
@@ -75,6 +77,7 @@ def after_training(context: RunContext) -> None:
         table = before.with_models(*after.models[1:])
     path.write_text(json.dumps(saved | {"after": after.to_dict()}, indent=2))
     context.echo(render_text(table, title="Before and after training (held-out prompts)"))
+    context.model_card[CARD_SECTION] = render_markdown(table)
     summary = render_summary(table)
     if summary:
         context.echo(summary)

@@ -17,6 +17,7 @@ from gkd_schema.runner.preflight.environment import check_loss_backend, check_tr
 from gkd_schema.runner.preflight.guard import guarded
 from gkd_schema.runner.preflight.hub_access import HubAccess, check_hub_access
 from gkd_schema.runner.preflight.hub_models import HubModels, prepare_hub_models
+from gkd_schema.runner.preflight.hub_push import check_push
 from gkd_schema.runner.preflight.output_dir import check_resume
 from gkd_schema.runner.preflight.precision import detect_device
 from gkd_schema.runner.preflight.resume_drift import check_resume_drift
@@ -147,6 +148,13 @@ CHECKS: tuple[Check, ...] = (
         "`training.report_to`",
     ),
     Check(
+        "With `push_to_hub`, a Hub token is configured (`HF_TOKEN` or `hf auth login`; read locally, no request)",
+        "hub_token_missing",
+        "error",
+        "`training.push_to_hub`",
+    ),
+    Check("... and neither `--offline` nor `HF_HUB_OFFLINE` forbids the upload", "hub_push_offline", "error", "same"),
+    Check(
         "`extra_args` keys are GKDConfig arguments (with did-you-mean)",
         "unknown_extra_arg",
         "error",
@@ -256,7 +264,10 @@ def check_run(
         device_kind = plan.device.kind if plan is not None else detect_device().kind
         out += check_loss_backend(config.gkd.loss_implementation, device_kind)
         out += check_trackers(config.training.report_to)
+    with guarded("the Hub token", ("training", "push_to_hub"), out):
+        out += check_push(config.training, hub)
     if plan is not None:
-        plan.offline = hub.offline or not downloads
+        # A run that pushes needs the Hub even when every model is cached.
+        plan.offline = hub.offline or not (downloads or config.training.push_to_hub)
     found = RunCheck(out, None)
     return found if not for_run or found.errors else RunCheck(out, plan)

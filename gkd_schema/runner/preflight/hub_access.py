@@ -65,6 +65,12 @@ class HubAccess:
         """Why the Hub cannot be reached (one probe, remembered), or None when it answers."""
         return unreachable(hub_endpoint())
 
+    def offline_setting(self) -> tuple[str, str]:
+        """What switched the Hub off, in words, and how to undo it (when `offline`)."""
+        if self.offline_flag:
+            return "`--offline` is given", "drop `--offline`"
+        return "`HF_HUB_OFFLINE` is set", "unset `HF_HUB_OFFLINE`"
+
     def usable(self) -> bool:
         """Whether a download may be tried: online, and the Hub answers."""
         return not self.offline and self.unreachable_reason is None
@@ -92,8 +98,7 @@ def check_hub_access(not_cached: list[Diagnostic], hub: HubAccess) -> list[Diagn
     if not not_cached:
         return []
     if hub.offline:
-        setting = "`--offline` is given" if hub.offline_flag else "`HF_HUB_OFFLINE` is set"
-        undo = "drop `--offline`" if hub.offline_flag else "unset `HF_HUB_OFFLINE`"
+        setting, undo = hub.offline_setting()
         why = f"{setting}, so nothing can be downloaded"
         return [Diagnostic(d.loc, _message(d, why, undo), "hub_offline_not_cached") for d in not_cached]
     reason = hub.unreachable_reason

@@ -43,7 +43,8 @@ class RunPlan:
         output: What happens to `output_dir`.
         base_dir: Directory relative paths are resolved against.
         offline: The run switches the Hub off: `--offline` or `HF_HUB_OFFLINE` asked for
-            it, or every Hub model is in the local cache, weights included.
+            it, or every Hub model is in the local cache, weights included, and the run
+            does not push to the Hub.
     """
 
     config: RunConfig

@@ -27,6 +27,9 @@ _OWNED_ELSEWHERE = {
     "model_init_kwargs": "the `model` section",
     "resume_from_checkpoint": "training.resume",
     "overwrite_output_dir": "the --overwrite option of gkd run",
+    # A token written in the config would be copied into output_dir/gkd_config.yaml,
+    # which `push_to_hub` uploads with the model.
+    "hub_token": "`HF_TOKEN` or `hf auth login` (a token in the config would be uploaded with the model)",
 }
 
 

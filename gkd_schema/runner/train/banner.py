@@ -27,6 +27,16 @@ def _output_line(plan: RunPlan) -> str:
     return f"{out.output_dir}  (new run)"
 
 
+def _hub_text(plan: RunPlan) -> str | None:
+    """Where and when the run pushes to the Hub, or None without `push_to_hub`."""
+    t = plan.config.training
+    if not t.push_to_hub:
+        return None
+    repo = t.hub_model_id or f"<your-namespace>/{plan.output.output_dir.name}"
+    visibility = {True: "private", False: "public", None: "the namespace's default visibility"}[t.hub_private_repo]
+    return f"push to {repo} ({visibility}; hub_strategy {t.hub_strategy}; the model card with the final push)"
+
+
 def _on_policy_text(plan: RunPlan) -> str:
     gkd = plan.config.gkd
     rest = "teacher-generated (seq_kd)" if gkd.seq_kd else "dataset completions"
@@ -86,6 +96,7 @@ def dry_run_text(plan: RunPlan, data: DataSummary) -> str:
         f"Data:       {data.text('rows')}; checked and converted to `messages`",
         f"Precision:  {plan.precision.label} ({plan.precision.reason})",
         f"Output:     {_output_line(plan)}",
+        *([f"Hub:        {hub}"] if (hub := _hub_text(plan)) else []),
         f"Loss:       {_loss_text(plan.config)} (temperature {plan.config.gkd.temperature:g} is for "
         "sampling only, as in TRL's GKDTrainer)",
         "",
@@ -146,6 +157,7 @@ def start_banner(
             *([f"  threads    {threads.threads} ({threads.reason})"] if threads is not None else []),
             f"  loss       {_loss_text(cfg)}",
             f"  output     {_output_line(plan)}",
+            *([f"  hub        {hub}"] if (hub := _hub_text(plan)) else []),
         ]
     )
 

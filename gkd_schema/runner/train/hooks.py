@@ -13,7 +13,7 @@ never fails a finished run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,8 @@ class RunContext:
         echo: Print a line to the user's console.
         resume_from: The checkpoint this run resumed from, or None for a fresh start
             (a "before training" table of a resumed run scores a partly trained student).
+        model_card: Markdown sections by title that `after_training` hooks add to the
+            model card written (and pushed) after them.
     """
 
     config: RunConfig
@@ -45,6 +47,7 @@ class RunContext:
     eval_dataset: Any
     echo: Callable[[str], None]
     resume_from: Path | None = None
+    model_card: dict[str, str] = field(default_factory=dict)
 
 
 Stage = Literal["before_training", "after_training"]

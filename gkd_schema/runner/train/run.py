@@ -18,17 +18,15 @@ from gkd_schema.runner.preflight.output_plan import newest_checkpoint
 from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError
 from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
 from gkd_schema.runner.train.data_loading import DataError, DataSummary, load_split_with_format
+from gkd_schema.runner.train.errors import RunFailedError
 from gkd_schema.runner.train.hooks import RunContext, RunHook, call_hooks
 from gkd_schema.runner.train.hub_offline import run_offline
 from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
 from gkd_schema.runner.train.output_dir import clear_previous_run, record_resolved_config
+from gkd_schema.runner.train.publish import publish, save_final
 from gkd_schema.runner.train.warning_dedup import TIED_LM_HEAD_NOTICE, one_warning_per_kind
 
 EXIT_OK = 0
-
-
-class RunFailedError(Exception):
-    """Loading the models, building the trainer or training failed; the message says why."""
 
 
 def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, DataSummary]:
@@ -114,6 +112,7 @@ def build_trainer(
         loss_implementation=plan.config.gkd.loss_implementation,
         top_k=plan.config.teacher.top_k,
         top_k_tail=plan.config.teacher.top_k_tail,
+        run_config=plan.config,
     )
     return trainer, tokenizer
 
@@ -148,7 +147,7 @@ def execute(
 
     Raises:
         RunSetupError: A problem found before any weights are loaded.
-        RunFailedError: Loading the models or building the trainer failed.
+        RunFailedError: Loading the models, building the trainer, training or the push failed.
     """
     with one_warning_per_kind():
         if plan is None:
@@ -246,14 +245,13 @@ def _train(
         say(f"The last checkpoint is complete; {_how_to_continue(plan)}.")
         _finish(state)
         return EXIT_INTERRUPTED
-    trainer.save_model(str(output_dir))
-    trainer.save_metrics("train", metrics)
-    trainer.save_state()
-    if evaluation is not None:
-        trainer.save_metrics("eval", trainer.evaluate())
+    save_final(trainer, output_dir, metrics, evaluation)
     if main:
         call_hooks("after_training", context, hooks)
+    pushed = publish(trainer, context.model_card)
     say(end_summary(plan, metrics, timer.times, trainer.on_policy.decisions, None))
+    if pushed:
+        say(f"Pushed the model and its card to {pushed}")
     _finish(state)
     return EXIT_OK
 

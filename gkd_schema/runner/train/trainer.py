@@ -6,6 +6,8 @@
   checkpointing is on (TRL turns the cache off; generation runs ~4.6x slower).
 - The loss is gkd's memory-lean implementation (`gkd.loss_implementation`).
 - Time spent in generation is measured for the end summary and the benchmark.
+- The model card also names the teacher, the data, the GKD settings and the
+  evaluation (`model_card.py`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gkd_schema.models import RunConfig
 from gkd_schema.runner.generation.on_policy import on_policy_decision
 from gkd_schema.runner.loss.distillation import compute_distillation_loss
 from gkd_schema.runner.preflight.trl_compat import gkd_classes, unwrap_for_generation
+from gkd_schema.runner.train.model_card import render_card_section, with_card_section
 
 _TrlGKDTrainer: Any = gkd_classes()[1]
 
@@ -39,6 +43,7 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         loss_implementation: str = "trl",
         top_k: int | None = None,
         top_k_tail: bool = True,
+        run_config: RunConfig | None = None,
         **kwargs: Any,
     ) -> None:
         """Build the trainer.
@@ -48,11 +53,15 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             loss_implementation: `gkd.loss_implementation`.
             top_k: `teacher.top_k` (None: the teacher's full vocabulary).
             top_k_tail: `teacher.top_k_tail`.
+            run_config: The run's config, for the model card (None: TRL's card only).
             **kwargs: Passed to TRL's `GKDTrainer`.
         """
         super().__init__(*args, **kwargs)
         self.loss_implementation = loss_implementation
         self.top_k, self.top_k_tail = top_k, top_k_tail
+        self.run_config = run_config
+        # Markdown sections by title that the card adds (`publish` puts the run hooks' here).
+        self.card_sections: dict[str, str] = {}
         self.on_policy = OnPolicyRecord()
         self._micro = (-1, 0)  # (global step, micro-batches seen in it)
         # `unwrap_for_generation` switches gradient checkpointing off while generating,
@@ -97,11 +106,15 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         return super(_TrlGKDTrainer, self).training_step(model, inputs, num_items_in_batch)
 
     def create_model_card(self, *args: Any, **kwargs: Any) -> None:
-        """TRL's model card, without the links to `huggingface.co/None` it writes for a local student.
+        """TRL's model card with gkd's section, and without the links to `huggingface.co/None`.
 
         TRL names the base model only when it is a Hub id and the model only when
-        pushing to the Hub; otherwise its template prints `None` as both.
+        pushing to the Hub; otherwise its template prints `None` as both. A Hub training
+        dataset is named to TRL, which lists it in the card's metadata.
         """
+        config = self.run_config
+        if config is not None and config.data.train.name and len(args) < 2:
+            kwargs.setdefault("dataset_name", config.data.train.name)
         super().create_model_card(*args, **kwargs)
         card = Path(self.args.output_dir) / "README.md"
         if not self.is_world_process_zero() or not card.is_file():
@@ -110,6 +123,8 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         text = card.read_text("utf-8")
         text = text.replace("[None](https://huggingface.co/None)", f"`{student}` (a local model)")
         text = text.replace('model="None"', f'model="{self.args.output_dir}"')
+        if config is not None:
+            text = with_card_section(text, render_card_section(config, self.card_sections))
         card.write_text(text, "utf-8")
 
     def compute_loss(
