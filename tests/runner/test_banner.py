@@ -10,7 +10,7 @@ import torch
 
 from gkd_schema.config.validation import validate_file
 from gkd_schema.runner.preflight.run_plan import plan_run
-from gkd_schema.runner.train.banner import end_summary, start_banner
+from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
 from gkd_schema.runner.train.callbacks import StepTimes
 
 
@@ -44,6 +44,14 @@ def test_a_lora_student_shows_trainable_and_total_parameters(write_config: Any, 
     student[0].requires_grad_(False)  # the frozen base
     banner = start_banner(_plan(write_config, tmp_path, peft={"r": 4}), student, student, {"train": 16}, 1)
     assert "(LoRA: 1,010 trainable of 11,110 params)" in banner
+
+
+@pytest.mark.parametrize(
+    ("load_in_4bit", "said"), [(False, "peft       LoRA r=4"), (True, "peft       QLoRA (4-bit NF4 base) r=4")]
+)
+def test_the_plan_says_lora_or_qlora(write_config: Any, tmp_path: Path, load_in_4bit: bool, said: str) -> None:
+    plan = _plan(write_config, tmp_path, peft={"r": 4, "load_in_4bit": load_in_4bit})
+    assert said in dry_run_text(plan, {"train": 16})
 
 
 @pytest.mark.parametrize(

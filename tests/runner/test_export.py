@@ -89,6 +89,16 @@ def test_without_merge_a_checkpoint_adapter_is_copied_without_optimizer_state(lo
     assert (out / "tokenizer.json").is_file() and not (out / "optimizer.pt").exists()
 
 
+def test_an_adapter_outside_a_run_merges_onto_the_base_its_config_names(lora_run: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    adapter = tmp_path / "adapter"  # no gkd_config.yaml: the base comes from adapter_config.json
+    assert _invoke("export", str(lora_run), str(adapter)).exit_code == 0
+    result = _invoke("export", str(adapter), str(tmp_path / "merged"), "--merge-lora")
+    assert result.exit_code == 0, result.output
+    AutoModelForCausalLM.from_pretrained(str(tmp_path / "merged"))
+
+
 def test_a_full_model_is_copied_and_has_nothing_to_merge(tiny_student_dir: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 
