@@ -28,7 +28,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in %r)), file=
 @pytest.mark.parametrize(
     "argv",
     [["--help"], ["validate", GOOD], ["validate", "--format", "json", GOOD], ["show", GOOD],
-     ["schema"], ["validate", "--help"]],
+     ["schema"], ["validate", "--help"], ["export", "--help"]],
     ids=" ".join,
 )
 def test_command_imports_no_heavy_module(argv: list[str]) -> None:

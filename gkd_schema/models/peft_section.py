@@ -21,3 +21,11 @@ class PeftSection(StrictModel):
         description="Module names to adapt, or `all-linear` for every linear layer but the output head.",
     )
     bias: Literal["none", "all", "lora_only"] = Field(default="none", description="Which biases to train.")
+    load_in_4bit: bool = Field(
+        default=False,
+        description=(
+            "QLoRA: load the frozen student base in 4-bit NF4 (bitsandbytes, double quantization; computes in "
+            "the run's bf16/fp16) and train LoRA adapters on it. Needs a CUDA GPU and `pip install 'gkd[qlora]'`; "
+            "`gkd validate --deep` refuses it elsewhere."
+        ),
+    )

@@ -10,7 +10,7 @@ import torch
 
 from gkd_schema.config.validation import validate_file
 from gkd_schema.runner.preflight.run_plan import plan_run
-from gkd_schema.runner.train.banner import end_summary, start_banner
+from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
 from gkd_schema.runner.train.callbacks import StepTimes
 from gkd_schema.runner.train.data_loading import DataSummary
 
@@ -64,6 +64,14 @@ def test_the_banner_says_where_a_push_goes(write_config: Any, tmp_path: Path) ->
     plan = _plan(write_config, tmp_path, training={"push_to_hub": True, "hub_private_repo": True})
     banner = start_banner(plan, model, model, TRAIN_16, 1)
     assert "  hub        push to <your-namespace>/out (private; hub_strategy every_save;" in banner
+
+
+@pytest.mark.parametrize(
+    ("load_in_4bit", "said"), [(False, "peft       LoRA r=4"), (True, "peft       QLoRA (4-bit NF4 base) r=4")]
+)
+def test_the_plan_says_lora_or_qlora(write_config: Any, tmp_path: Path, load_in_4bit: bool, said: str) -> None:
+    plan = _plan(write_config, tmp_path, peft={"r": 4, "load_in_4bit": load_in_4bit})
+    assert said in dry_run_text(plan, TRAIN_16)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from gkd_schema.models import RunConfig
+from gkd_schema.models.peft_section import PeftSection
 from gkd_schema.runner.preflight import memory_check
 from gkd_schema.runner.preflight.device_memory import DeviceMemory, system_ram_bytes
 from gkd_schema.runner.preflight.memory import (
@@ -19,7 +20,7 @@ from gkd_schema.runner.preflight.memory import (
     estimate_memory,
     lora_parameters,
 )
-from gkd_schema.runner.preflight.memory_check import CheckedModel, check_memory
+from gkd_schema.runner.preflight.memory_check import CheckedModel, check_memory, estimate_run_memory
 from gkd_schema.runner.preflight.weights import (
     count_from_safetensors,
     count_parameters,
@@ -157,3 +158,14 @@ def test_no_warning_when_it_fits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     gpu = DeviceMemory("cuda:0 (H200)", 141 * 2**30, accelerator=True)
     monkeypatch.setattr(memory_check, "device_memory", lambda: gpu)
     assert check_memory(*_qwen_run(tmp_path, per_device_train_batch_size=1)) == []
+
+
+def test_a_qlora_base_counts_about_half_a_byte_per_weight(tmp_path: Path) -> None:
+    gpu = DeviceMemory("cuda:0 (test GPU)", 80 * 2**30, accelerator=True)
+    config, student, teacher = _qwen_run(tmp_path)
+    lora = config.model_copy(update={"peft": PeftSection()})
+    qlora = config.model_copy(update={"peft": PeftSection(load_in_4bit=True)})
+    plain, quantized = (estimate_run_memory(c, student, teacher, gpu) for c in (lora, qlora))
+    assert plain is not None and quantized is not None
+    # bf16 weights take 2 bytes each; NF4 with double-quantized constants about 0.52.
+    assert 0.2 < quantized.student_weights / plain.student_weights < 0.3

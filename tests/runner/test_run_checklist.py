@@ -64,6 +64,7 @@ def _types(output: str) -> list[str]:
 
 WRONG_EVERYWHERE = {
     "gkd": {"loss_implementation": "liger"},
+    "peft": {"load_in_4bit": True},  # QLoRA: no CUDA and no bitsandbytes here
     "training": {
         "max_length": 1024,  # the tiny models have 512 positions
         "report_to": ["wandb"],
@@ -77,6 +78,8 @@ EXPECTED = sorted(
         "liger_needs_cuda",
         "liger_not_installed",
         "max_length_exceeds_positions",
+        "qlora_needs_cuda",
+        "qlora_not_installed",
         "resume_checkpoint_missing",
         "tracker_not_installed",
         "unknown_extra_arg",

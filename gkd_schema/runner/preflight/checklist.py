@@ -13,7 +13,7 @@ from pathlib import Path
 from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight import run_preflight
-from gkd_schema.runner.preflight.environment import check_loss_backend, check_trackers
+from gkd_schema.runner.preflight.environment import check_loss_backend, check_qlora, check_trackers
 from gkd_schema.runner.preflight.guard import guarded
 from gkd_schema.runner.preflight.hub_access import HubAccess, check_hub_access
 from gkd_schema.runner.preflight.hub_models import HubModels, prepare_hub_models
@@ -141,6 +141,8 @@ CHECKS: tuple[Check, ...] = (
         "`gkd.loss_implementation`",
     ),
     Check("... and a CUDA device", "liger_needs_cuda", "error", "same"),
+    Check("QLoRA has `bitsandbytes` installed", "qlora_not_installed", "error", "`peft.load_in_4bit`"),
+    Check("... and a CUDA device", "qlora_needs_cuda", "error", "same"),
     Check(
         "Each `report_to` tracker is installed (the error names its pip extra)",
         "tracker_not_installed",
@@ -263,6 +265,7 @@ def check_run(
     with guarded("the installed packages", ("gkd", "loss_implementation"), out):
         device_kind = plan.device.kind if plan is not None else detect_device().kind
         out += check_loss_backend(config.gkd.loss_implementation, device_kind)
+        out += check_qlora(config.peft is not None and config.peft.load_in_4bit, device_kind)
         out += check_trackers(config.training.report_to)
     with guarded("the Hub token", ("training", "push_to_hub"), out):
         out += check_push(config.training, hub)

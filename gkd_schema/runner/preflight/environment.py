@@ -1,9 +1,10 @@
 """What the installed packages and the device must provide for the config's choices.
 
-`loss_implementation: liger` needs `liger-kernel` and a CUDA device, and each
-`training.report_to` tracker needs its package: without these the run fails only after
-both models have loaded (or, for trackers, when the trainer is built), so they are
-checked first, naming the pip extra that installs what is missing.
+`loss_implementation: liger` needs `liger-kernel` and a CUDA device, `peft.load_in_4bit`
+(QLoRA) needs `bitsandbytes` and a CUDA device, and each `training.report_to` tracker
+needs its package: without these the run fails only after the models start loading (or,
+for trackers, when the trainer is built), so they are checked first, naming the pip
+extra that installs what is missing.
 """
 
 from __future__ import annotations
@@ -80,6 +81,33 @@ def check_loss_backend(loss_implementation: str, device_kind: str) -> list[Diagn
                 f"`liger` runs only on a CUDA GPU and this process sees {device_kind}; use "
                 "`chunked` (any device) or `fused`",
                 "liger_needs_cuda",
+            )
+        )
+    return out
+
+
+def check_qlora(load_in_4bit: bool, device_kind: str) -> list[Diagnostic]:
+    """Errors when QLoRA lacks bitsandbytes or a CUDA device; nothing without `peft.load_in_4bit`."""
+    if not load_in_4bit:
+        return []
+    loc = ("peft", "load_in_4bit")
+    out = []
+    if not _installed("bitsandbytes"):
+        out.append(
+            Diagnostic(
+                loc,
+                "QLoRA quantizes the student with the bitsandbytes package, which is not installed: "
+                "`pip install 'gkd[qlora]'`, or set `peft.load_in_4bit: false` for plain LoRA",
+                "qlora_not_installed",
+            )
+        )
+    if device_kind != "cuda":
+        out.append(
+            Diagnostic(
+                loc,
+                f"QLoRA needs a CUDA GPU (bitsandbytes' 4-bit kernels) and this machine has none (this "
+                f"process sees {device_kind}); set `peft.load_in_4bit: false` to train plain LoRA here",
+                "qlora_needs_cuda",
             )
         )
     return out

@@ -20,6 +20,9 @@ from gkd_schema.runner.preflight.weights import (
     vocab_size,
 )
 
+# A QLoRA base: 4-bit NF4 weights plus their double-quantized constants (~0.127 bits each).
+QLORA_BYTES = 0.52
+
 
 @dataclass(frozen=True)
 class CheckedModel:
@@ -72,7 +75,11 @@ def estimate_run_memory(
     return estimate_memory(
         MemoryInputs(
             student_params=student_count.params,
-            student_bytes=_load_bytes(config.model.dtype, "student", student, student_count, on_gpu),
+            student_bytes=(
+                QLORA_BYTES
+                if config.peft is not None and config.peft.load_in_4bit
+                else _load_bytes(config.model.dtype, "student", student, student_count, on_gpu)
+            ),
             teacher_params=teacher_count.params,
             teacher_bytes=_load_bytes(teacher_dtype, "teacher", teacher, teacher_count, on_gpu),
             vocab_size=vocab,

@@ -71,8 +71,8 @@ def _load_lines(plan: RunPlan) -> list[str]:
     if cfg.peft is not None:
         p = cfg.peft
         lines.append(
-            f"  {'peft':<10} LoRA r={p.r} alpha={p.lora_alpha} dropout={p.lora_dropout:g} "
-            f"targets={p.target_modules}"
+            f"  {'peft':<10} {'QLoRA (4-bit NF4 base)' if p.load_in_4bit else 'LoRA'} r={p.r} "
+            f"alpha={p.lora_alpha} dropout={p.lora_dropout:g} targets={p.target_modules}"
         )
     for key, source in (("train", cfg.data.train), ("eval", cfg.data.eval)):
         if source is None:

@@ -52,8 +52,8 @@ def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, DataSummary]
     return loaded["train"], loaded.get("eval"), summary
 
 
-def _load_student(config: RunConfig, dtype: str) -> tuple[Any, Any]:
-    """The student model and its tokenizer."""
+def _load_student(config: RunConfig, dtype: str, quantized: dict[str, Any]) -> tuple[Any, Any]:
+    """The student model (4-bit with `quantized` arguments, for QLoRA) and its tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     m = config.model
@@ -68,7 +68,7 @@ def _load_student(config: RunConfig, dtype: str) -> tuple[Any, Any]:
         kwargs["revision"] = m.revision
     if m.attn_implementation:
         kwargs["attn_implementation"] = m.attn_implementation
-    student = AutoModelForCausalLM.from_pretrained(m.name_or_path, **kwargs)
+    student = AutoModelForCausalLM.from_pretrained(m.name_or_path, **kwargs, **quantized)
     return student, tokenizer
 
 
@@ -97,9 +97,11 @@ def build_trainer(
     Returns:
         `(trainer, tokenizer)`.
     """
+    from gkd_schema.runner.train.quantization import quantized_load_kwargs
     from gkd_schema.runner.train.trainer import GkdTrainer
 
-    student, tokenizer = _load_student(plan.config, plan.precision.student_dtype)
+    quantized = quantized_load_kwargs(plan.config.peft, plan.precision)
+    student, tokenizer = _load_student(plan.config, plan.precision.student_dtype, quantized)
     trainer = GkdTrainer(
         model=student,
         teacher_model=plan.config.gkd.teacher_model_name_or_path,
