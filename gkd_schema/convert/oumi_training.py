@@ -105,9 +105,12 @@ def _take_renamed(plan: ConversionPlan, training: dict[str, Any]) -> None:
 
 def _take_saving(plan: ConversionPlan, training: dict[str, Any]) -> None:
     """Oumi derives TRL's `save_strategy`: steps when `save_steps` > 0, else epoch with `save_epoch`."""
-    save_epoch = training.pop("save_epoch", False)
     save_steps = training.pop("save_steps", 500)
-    if isinstance(save_steps, int) and save_steps > 0:
+    if not isinstance(save_steps, int) or isinstance(save_steps, bool) or save_steps < 0:
+        plan.skip("training.save_steps", save_steps, "expected a whole number of steps (0: by epoch or never)")
+        return  # a `save_epoch` is then listed with the other keys left over
+    save_epoch = training.pop("save_epoch", False)
+    if save_steps > 0:
         plan.put(("training", "save_steps"), save_steps, "training.save_steps")
         if save_epoch:
             plan.skip("training.save_epoch", save_epoch, "Oumi saves by steps when `save_steps` > 0; so does this")

@@ -67,8 +67,3 @@ class ConversionPlan:
     def skip(self, key: str, value: Any, reason: str) -> None:
         """Record a source key that has no gkd equivalent."""
         self.unconverted.append(Unconverted(key, value, reason))
-
-    def value(self, loc: Loc, default: Any = None) -> Any:
-        """The value set for `loc`, or `default`."""
-        entry = self.entries.get(loc)
-        return default if entry is None else entry.value

@@ -176,3 +176,12 @@ def test_a_value_of_any_type_anywhere_is_converted_or_refused_never_a_crash(name
             node[loc[-1]] = odd
             with contextlib.suppress(ConvertError):
                 render_plan(plan(changed, PositionMap()), name, "x.json")
+
+
+def test_an_odd_save_steps_is_listed_and_the_save_cadence_left_to_the_shared_default(tmp_path: Path) -> None:
+    source = tmp_path / "oumi.yaml"
+    source.write_text((FIXTURES / "oumi_gkd_example.yaml").read_text().replace("save_steps: 5", "save_steps: 0.5"))
+    result = convert_file(source, "oumi", "x.json")
+    assert "save_steps" not in load_yaml(result.text)[0]["training"]  # gkd's default 500 is Oumi's too
+    assert "training.save_steps" in _unconverted(result)
+    assert result.report.valid
