@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from gkd_schema.cli.app import app
 
-COMMANDS = ("validate", "show", "schema", "init", "run", "eval", "plot", "export")
+COMMANDS = ("validate", "show", "schema", "init", "convert", "run", "eval", "plot", "export")
 
 
 def _help(command: str) -> str:

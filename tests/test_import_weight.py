@@ -11,6 +11,8 @@ import pytest
 
 HEAVY = ["torch", "transformers", "trl", "datasets", "accelerate", "peft"]
 GOOD = str(Path(__file__).parent / "configs" / "positive" / "minimal.yaml")
+OUMI = str(Path(__file__).parent / "convert" / "fixtures" / "oumi_gkd_lora.yaml")
+TRL = str(Path(__file__).parent / "convert" / "fixtures" / "trl_gkd_lora.yaml")
 
 PROBE = """
 import json, sys
@@ -28,7 +30,8 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in %r)), file=
 @pytest.mark.parametrize(
     "argv",
     [["--help"], ["validate", GOOD], ["validate", "--format", "json", GOOD], ["show", GOOD],
-     ["schema"], ["validate", "--help"], ["export", "--help"]],
+     ["schema"], ["validate", "--help"], ["export", "--help"],
+     ["convert", "--from", "oumi", OUMI], ["convert", "--from", "trl", TRL]],
     ids=" ".join,
 )
 def test_command_imports_no_heavy_module(argv: list[str]) -> None:

@@ -191,7 +191,7 @@ def _entry(key: str, value: Any, indent: int, annotation: Any = None) -> list[st
     """`key: value`, or a nested mapping commented from its model's fields."""
     pad = " " * indent
     if not isinstance(value, dict):
-        return [f"{pad}{key}: {_scalar(value)}"]
+        return [f"{pad}{key}: {yaml_scalar(value)}"]
     lines = [f"{pad}{key}:"]
     fields = annotation.model_fields if isinstance(annotation, type) and issubclass(
         annotation, BaseModel
@@ -203,7 +203,7 @@ def _entry(key: str, value: Any, indent: int, annotation: Any = None) -> list[st
     return lines
 
 
-def _scalar(value: Any) -> str:
+def yaml_scalar(value: Any) -> str:
     """A YAML scalar that reads back as `value` under YAML 1.2 and 1.1 alike."""
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -14,6 +14,7 @@ import typer.core
 
 from gkd_schema import __version__
 from gkd_schema.cli import (
+    convert_cmd,
     eval_cmd,
     export_cmd,
     init_cmd,
@@ -60,7 +61,7 @@ def _root(
     """On-policy knowledge distillation (GKD) of language models."""
 
 
-for _module in (validate_cmd, show_cmd, schema_cmd, init_cmd, run_cmd, eval_cmd, plot_cmd, export_cmd):
+for _module in (validate_cmd, show_cmd, schema_cmd, init_cmd, convert_cmd, run_cmd, eval_cmd, plot_cmd, export_cmd):
     _module.register(app)
 
 

@@ -15,10 +15,10 @@ from gkd_schema.artifacts.starter_config import (
     DEFAULT_STUDENT,
     DEFAULT_TEACHER,
     MODELINE_PREFIX,
-    _scalar,
     render_starter_config,
     schema_reference,
     write_starter_config,
+    yaml_scalar,
 )
 from gkd_schema.config.validation import validate_file
 from gkd_schema.config.yaml_loader import load_yaml
@@ -86,10 +86,10 @@ def test_relative_reference_from_a_relative_path(monkeypatch: pytest.MonkeyPatch
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_floats_read_back_as_the_same_float(value: float) -> None:
-    loaded = load_yaml(f"x: {_scalar(value)}")[0]["x"]
+    loaded = load_yaml(f"x: {yaml_scalar(value)}")[0]["x"]
     assert isinstance(loaded, float) and (loaded == value or math.isclose(loaded, value))
 
 
 @given(st.text(max_size=12) | st.sampled_from(["yes", "null", "~", ".inf", ".5", "1e3", "a: b", "#x"]))
 def test_strings_read_back_as_the_same_string(value: str) -> None:
-    assert load_yaml(f"x: {_scalar(value)}")[0]["x"] == value
+    assert load_yaml(f"x: {yaml_scalar(value)}")[0]["x"] == value
