@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 # Tests import `tiny_models` as a top-level module.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,6 +21,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner in an environment without `GKD_*` variables (they would override the configs)."""
+    for key in list(os.environ):
+        if key.upper().startswith("GKD_"):
+            monkeypatch.delenv(key)
+    return CliRunner()
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip `gpu` tests without CUDA (torch is imported only when such a test is collected)."""

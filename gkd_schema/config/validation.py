@@ -22,7 +22,13 @@ from gkd_schema.config.overrides import (
     origin_of,
     parse_set_option,
 )
-from gkd_schema.config.yaml_loader import PositionMap, YamlLoadError, decode_config_bytes, load_yaml
+from gkd_schema.config.yaml_loader import (
+    PositionMap,
+    YamlLoadError,
+    decode_config_bytes,
+    load_yaml,
+    read_config_bytes,
+)
 from gkd_schema.models import RunConfig
 from gkd_schema.models.rules import check_rules
 from gkd_schema.models.run_config import COLLECT_RULES
@@ -139,22 +145,28 @@ def validate_file(
     report = FileReport(path=str(path))
     parsed = parse_overrides(overrides, environ)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:
+            raw = read_config_bytes(stream)
     except OSError as exc:
         report.add(Diagnostic((), f"cannot read the file: {exc.strerror}", "unreadable_file"))
+        return report
+    except YamlLoadError as exc:
+        report.add(_load_diagnostic(exc))
         return report
     try:
         data, report.positions = load_yaml(decode_config_bytes(raw))
     except YamlLoadError as exc:
-        mark = exc.mark
-        report.add(
-            Diagnostic(
-                loc=(),
-                message=exc.message,
-                type=exc.kind,
-                line=mark.line if mark else None,
-                column=mark.column if mark else None,
-            )
-        )
+        report.add(_load_diagnostic(exc))
         return report
     return validate_data(data, report, parsed)
+
+
+def _load_diagnostic(exc: YamlLoadError) -> Diagnostic:
+    mark = exc.mark
+    return Diagnostic(
+        loc=exc.loc,
+        message=exc.message,
+        type=exc.kind,
+        line=mark.line if mark else None,
+        column=mark.column if mark else None,
+    )
