@@ -42,7 +42,7 @@ def big_config(target_bytes: int) -> str:
     size = len(head)
     index = 0
     while True:
-        line = f"    key_{index:06d}: a string value that is long enough to weigh something {index}\n"
+        line = f"    key_{index:06d}: {'a string value that is long enough to weigh something ' * 2}{index}\n"
         if size + len(line) > target_bytes:
             break
         lines.append(line)
