@@ -32,7 +32,14 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip `gpu` tests without CUDA (torch is imported only when such a test is collected)."""
+    """Skip `fuzz` tests unless `-m` names them; skip `gpu` tests without CUDA.
+
+    torch is imported only when a `gpu` test is collected.
+    """
+    if "fuzz" not in (config.getoption("markexpr") or ""):
+        for item in items:
+            if item.get_closest_marker("fuzz"):
+                item.add_marker(pytest.mark.skip(reason="a long fuzzing run: select it with `-m fuzz`"))
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return
