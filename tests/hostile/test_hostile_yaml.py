@@ -122,3 +122,23 @@ def test_errors_carry_the_key_path_of_their_value() -> None:
         load_yaml("training:\n  extra_args:\n    x: [1, !!bool maybe]\n")
     assert info.value.loc == ("training", "extra_args", "x", 1)
     assert info.value.mark is not None and info.value.mark.line == 3
+
+
+def test_merge_sources_earlier_win_and_written_keys_win_over_all() -> None:
+    text = "a: &a {x: 1, y: 1}\nb: &b {x: 2, y: 2, z: 2}\nc:\n  y: 3\n  <<: [*a, *b]\n"
+    value, positions = load_yaml(text)
+    assert value["c"] == {"x": 1, "y": 3, "z": 2}
+    assert positions.keys[("c", "y")].line == 4  # written here, not merged
+    assert positions.alias_of(("c", "y")) is None
+    use = positions.alias_of(("c", "z"))
+    assert use is not None and (use.anchor, use.anchor_mark.line) == ("b", 2)
+
+
+def test_an_error_in_a_merged_value_points_at_the_merge_and_names_the_anchor(tmp_path: Path) -> None:
+    config = tmp_path / "merged.yaml"
+    text = GOOD.read_text().replace("model:\n", "knobs: &knobs {beta: 2}\nmodel:\n")
+    config.write_text(text.replace("gkd:\n", "gkd:\n  <<: *knobs\n"))
+    report = validate_file(config, environ={})
+    (merged,) = [d for d in report.errors if d.loc == ("gkd", "beta")]
+    assert merged.line == text.splitlines().index("gkd:") + 2  # the `<<` line
+    assert "`&knobs` on line 3" in merged.message
