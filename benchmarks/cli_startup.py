@@ -1,4 +1,4 @@
-"""Wall time of `gkd validate` against a bare interpreter and TRL's GKD import.
+"""Wall time of `gkd validate` against a bare interpreter, `import torch` and TRL's GKD import.
 
 Runs the three commands interleaved, round after round, in fresh processes, and
 prints the median of each and their ratios. Usage:
@@ -41,6 +41,7 @@ def main() -> None:
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         f"gkd validate examples/**/*.yaml ({len(EXAMPLES)} files)": [*_gkd_command(), "validate", *EXAMPLES],
+        "python -c 'import torch'": [sys.executable, "-c", "import torch"],
         "python -c 'import trl.experimental.gkd'": [sys.executable, "-c", "import trl.experimental.gkd"],
     }
     for cmd in commands.values():  # warm the file cache once
@@ -54,9 +55,10 @@ def main() -> None:
     print(f"{'command':<48} {'median s':>9} {'vs validate':>12}")
     for name, median in medians.items():
         print(f"{name:<48} {median:>9.3f} {median / medians[validate_name]:>11.2f}x")
-    trl_name = list(commands)[2]
+    torch_name, trl_name = list(commands)[2:4]
     print(
         f"\ngkd validate: {medians[validate_name]:.3f} s median over {args.rounds} rounds; "
+        f"{medians[torch_name] / medians[validate_name]:.1f}x faster than `import torch`, "
         f"{medians[trl_name] / medians[validate_name]:.1f}x faster than importing TRL's GKD stack."
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 # Tests import `tiny_models` as a top-level module.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -21,8 +22,24 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner in an environment without `GKD_*` variables (they would override the configs)."""
+    for key in list(os.environ):
+        if key.upper().startswith("GKD_"):
+            monkeypatch.delenv(key)
+    return CliRunner()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip `gpu` tests without CUDA (torch is imported only when such a test is collected)."""
+    """Skip `fuzz` tests unless `-m` names them; skip `gpu` tests without CUDA.
+
+    torch is imported only when a `gpu` test is collected.
+    """
+    if "fuzz" not in (config.getoption("markexpr") or ""):
+        for item in items:
+            if item.get_closest_marker("fuzz"):
+                item.add_marker(pytest.mark.skip(reason="a long fuzzing run: select it with `-m fuzz`"))
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return

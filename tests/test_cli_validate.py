@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ CONFIGS = Path(__file__).parent / "configs"
 GOOD = CONFIGS / "positive" / "minimal.yaml"
 TYPOS = CONFIGS / "negative" / "typos.yaml"
 RULES = CONFIGS / "negative" / "rules.yaml"
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for key in list(os.environ):
-        if key.upper().startswith("GKD_"):
-            monkeypatch.delenv(key)
-    return CliRunner()
 
 
 def test_valid_file_exits_0(runner: CliRunner) -> None:
@@ -152,7 +143,9 @@ def test_show_invalid_exits_1_with_errors_on_stderr(runner: CliRunner) -> None:
 def test_unreadable_yaml_exits_1(runner: CliRunner) -> None:
     result = runner.invoke(app, ["validate", str(CONFIGS / "negative" / "python_tag.yaml")])
     assert result.exit_code == 1
-    assert "python_tag.yaml:3:17: the tag `tag:yaml.org,2002:python/object/apply:os.system`" in result.stdout
+    assert "python_tag.yaml:3:17: model.name_or_path: the tag `tag:yaml.org,2002:python/object/apply:os.system`" in (
+        result.stdout
+    )
 
 
 def test_a_directory_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:

@@ -103,6 +103,21 @@ def _interval(info: FieldInfo | None) -> str | None:
     return None
 
 
+def _yaml_1_1_number(text: str) -> str | None:
+    """`1000` for `1_000`, `5` for `0b101`: numbers YAML 1.1 reads and YAML 1.2 does not."""
+    text = text.strip()
+    if len(text) > 40:
+        return None
+    try:
+        return str(int(text, 0))
+    except ValueError:
+        pass
+    try:
+        return f"{float(text):g}" if "_" in text else None
+    except ValueError:
+        return None
+
+
 def _type_message(err: ErrorDetails) -> str:
     expected = _TYPE_NAMES[err["type"]]
     value = err["input"]
@@ -116,6 +131,9 @@ def _type_message(err: ErrorDetails) -> str:
             parsed = None
         if parsed is not None and not isinstance(parsed, str):
             return f"{message}; remove the quotes: {value.strip()}"
+        number = _yaml_1_1_number(value) if err["type"] != "bool_type" else None
+        if number is not None:
+            return f"{message} (YAML 1.2 has no `_` separators, `0b` or signed hex); write {number}"
         if err["type"] == "bool_type" and value.lower() in ("yes", "no", "on", "off", "y", "n"):
             word = "true" if value.lower() in ("yes", "on", "y") else "false"
             return f"{message} (YAML 1.2 reads `{value}` as text); write {word}"

@@ -4,20 +4,21 @@ Precedence, highest first: `--set`, environment, file, model defaults. Each
 override remembers where it came from so an error it causes can say so instead
 of pointing at a line of the file.
 
-Environment variables are read through pydantic-settings with the prefix `GKD_`
-and `__` between nested keys: `GKD_TRAINING__LEARNING_RATE=2e-5` sets
-`training.learning_rate`. Like `--set` values, they are parsed as YAML scalars.
+An environment variable `GKD_<SECTION>__<KEY>` (case-insensitive, `__` between
+nested keys) sets `section.key`: `GKD_TRAINING__LEARNING_RATE=2e-5` sets
+`training.learning_rate`. Variables whose first part names no section
+(`GKD_HOME`) are ignored; an unknown key inside a section is reported like one
+in the file. Values from both sources are read by the same YAML 1.2 loader as
+the file, as one scalar or flow value, so `[wandb]` is a list and an empty value
+is null. An override of a mapping replaces the whole mapping.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from pydantic_settings import EnvSettingsSource
 
 from gkd_schema.config.diagnostics import Loc
 from gkd_schema.config.yaml_loader import YamlLoadError, load_yaml
@@ -28,7 +29,7 @@ ENV_NESTED_DELIMITER = "__"
 
 
 class OverrideSyntaxError(ValueError):
-    """A `--set` argument that is not `KEY=VALUE` (a usage error)."""
+    """A `--set` argument that is not `KEY=VALUE`, or an override value that is not YAML (a usage error)."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,21 @@ class Override:
     origin: str
 
 
+def _parse_value(raw: str, origin: str) -> Any:
+    """An override's value, read like a value in the file.
+
+    Raises:
+        OverrideSyntaxError: the value is not YAML gkd reads.
+    """
+    try:
+        value, _ = load_yaml(raw)
+    except YamlLoadError as exc:
+        raise OverrideSyntaxError(f"{origin}: {exc.message}") from None
+    return value
+
+
 def parse_set_option(text: str) -> Override:
-    """Parse one `--set dotted.key=value`; the value is read as a YAML scalar.
+    """Parse one `--set dotted.key=value`; the value is read as YAML.
 
     Raises:
         OverrideSyntaxError: no `=`, an empty key, or a value that is not YAML.
@@ -53,50 +67,33 @@ def parse_set_option(text: str) -> Override:
             f"--set expects KEY=VALUE with a dotted key, e.g. "
             f"`--set training.learning_rate=2e-5`; got `{text}`"
         )
-    try:
-        value, _ = load_yaml(raw)
-    except YamlLoadError as exc:
-        raise OverrideSyntaxError(f"--set {text}: {exc.message}") from None
-    return Override(tuple(key.split(".")), value, f"--set {text}")
+    origin = f"--set {text}"
+    return Override(tuple(key.split(".")), _parse_value(raw, origin), origin)
 
 
-class _MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source, reading a given mapping."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-        super().__init__(
-            RunConfig,  # type: ignore[arg-type]  # reads field names only
-            env_prefix=ENV_PREFIX,
-            env_nested_delimiter=ENV_NESTED_DELIMITER,
-            case_sensitive=False,
-        )
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return {key.lower(): value for key, value in self._environ.items()}
-
-
-def _leaves(value: Any, loc: Loc) -> Iterator[tuple[Loc, Any]]:
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            yield from _leaves(item, (*loc, key))
-    else:
-        yield loc, value
+def _env_loc(name: str) -> Loc | None:
+    """The key path a `GKD_*` variable names, or None when it names no section."""
+    if not name.upper().startswith(ENV_PREFIX):
+        return None
+    parts = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split(ENV_NESTED_DELIMITER))
+    if not parts or parts[0] not in RunConfig.model_fields or not all(parts):
+        return None
+    return parts
 
 
 def env_overrides(environ: Mapping[str, str] | None = None) -> list[Override]:
-    """The `GKD_*` variables that name config keys, as overrides."""
+    """The `GKD_*` variables that name config keys, as overrides; sections before their keys.
+
+    Raises:
+        OverrideSyntaxError: a variable's value is not YAML gkd reads.
+    """
     environ = os.environ if environ is None else environ
-    if not any(key.upper().startswith(ENV_PREFIX) for key in environ):
-        return []
-    found = _MappingEnvSource(environ)()
+    named = [(loc, name) for name in environ if (loc := _env_loc(name)) is not None]
+    named.sort(key=lambda item: (len(item[0]), item[1]))
     overrides = []
-    for loc, value in (item for key in found for item in _leaves(found[key], (key,))):
-        if isinstance(value, str):
-            with contextlib.suppress(YamlLoadError):  # not YAML: keep the text as written
-                value, _ = load_yaml(value)
-        name = ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(p) for p in loc).upper()
-        overrides.append(Override(loc, value, f"environment variable {name}"))
+    for loc, name in named:
+        origin = f"environment variable {name}"
+        overrides.append(Override(loc, _parse_value(environ[name], origin), origin))
     return overrides
 
 

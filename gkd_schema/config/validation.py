@@ -6,6 +6,7 @@ returns a `FileReport` and never raises for a bad config.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gkd_schema.config.cross_field import rules_on_valid_sections
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.config.error_messages import diagnostics_from_errors
 from gkd_schema.config.overrides import (
@@ -22,7 +24,13 @@ from gkd_schema.config.overrides import (
     origin_of,
     parse_set_option,
 )
-from gkd_schema.config.yaml_loader import PositionMap, YamlLoadError, decode_config_bytes, load_yaml
+from gkd_schema.config.yaml_loader import (
+    PositionMap,
+    YamlLoadError,
+    decode_config_bytes,
+    load_yaml,
+    read_config_bytes,
+)
 from gkd_schema.models import RunConfig
 from gkd_schema.models.rules import check_rules
 from gkd_schema.models.run_config import COLLECT_RULES
@@ -69,7 +77,11 @@ class FileReport:
         )
         if mark is None:
             return diagnostic
-        return replace(diagnostic, line=mark.line, column=mark.column)
+        message = diagnostic.message
+        alias = self.positions.alias_of(diagnostic.loc)
+        if alias is not None:  # the line is the alias; the value to fix is at the anchor
+            message += f" (through the alias `*{alias.anchor}` of `&{alias.anchor}` on line {alias.anchor_mark.line})"
+        return replace(diagnostic, line=mark.line, column=mark.column, message=message)
 
 
 def parse_overrides(
@@ -103,18 +115,46 @@ def validate_data(
         )
         return report
     report.origins = apply_overrides(data, overrides)
+    non_finite = _non_finite(data)
+    for loc, value in non_finite.items():
+        report.add(Diagnostic(loc, f"must be a finite number, got {_yaml_number(value)}", "finite_number"))
     try:
         config = RunConfig.model_validate(data, context={COLLECT_RULES: True})
     except ValidationError as exc:
-        for diagnostic in diagnostics_from_errors(exc.errors(), RunConfig, data):
-            report.add(diagnostic)
-        return report
-    report.config = config
-    for finding in check_rules(config):
-        report.add(
-            Diagnostic(finding.loc, finding.message, finding.type, finding.severity)
-        )
+        diagnostics = diagnostics_from_errors(exc.errors(), RunConfig, data)
+        for diagnostic in diagnostics:
+            if diagnostic.type != "finite_number" and diagnostic.loc not in non_finite:  # said above
+                report.add(diagnostic)
+        broken = {str(d.loc[0]) for d in diagnostics if d.loc} | {str(loc[0]) for loc in non_finite if loc}
+        findings = rules_on_valid_sections(data, broken)
+    else:
+        findings = check_rules(config)
+        report.config = None if non_finite else config
+    for finding in findings:
+        report.add(Diagnostic(finding.loc, finding.message, finding.type, finding.severity))
     return report
+
+
+def _non_finite(data: Any) -> dict[Loc, float]:
+    """Every NaN and infinity in the data, free-form mappings (`training.extra_args`) included."""
+    found: dict[Loc, float] = {}
+    stack: list[tuple[Loc, Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            found[loc] = value
+        elif isinstance(value, dict):
+            stack.extend(((*loc, key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*loc, index), item) for index, item in enumerate(value))
+    return found
+
+
+def _yaml_number(value: float) -> str:
+    """`.nan`, `.inf` or `-.inf`, as the value is written in YAML."""
+    if math.isnan(value):
+        return ".nan"
+    return ".inf" if value > 0 else "-.inf"
 
 
 def validate_file(
@@ -139,22 +179,28 @@ def validate_file(
     report = FileReport(path=str(path))
     parsed = parse_overrides(overrides, environ)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:
+            raw = read_config_bytes(stream)
     except OSError as exc:
         report.add(Diagnostic((), f"cannot read the file: {exc.strerror}", "unreadable_file"))
+        return report
+    except YamlLoadError as exc:
+        report.add(_load_diagnostic(exc))
         return report
     try:
         data, report.positions = load_yaml(decode_config_bytes(raw))
     except YamlLoadError as exc:
-        mark = exc.mark
-        report.add(
-            Diagnostic(
-                loc=(),
-                message=exc.message,
-                type=exc.kind,
-                line=mark.line if mark else None,
-                column=mark.column if mark else None,
-            )
-        )
+        report.add(_load_diagnostic(exc))
         return report
     return validate_data(data, report, parsed)
+
+
+def _load_diagnostic(exc: YamlLoadError) -> Diagnostic:
+    mark = exc.mark
+    return Diagnostic(
+        loc=exc.loc,
+        message=exc.message,
+        type=exc.kind,
+        line=mark.line if mark else None,
+        column=mark.column if mark else None,
+    )

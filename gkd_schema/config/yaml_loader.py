@@ -1,74 +1,86 @@
 """Safe YAML 1.2 loading that remembers where every key and value was written.
 
-The file is composed into ruamel.yaml nodes (nothing is constructed by ruamel, so
-no tag can run code) and converted here into plain Python values, with:
-YAML 1.2 scalars (`1e-5` is a float, `yes` is a string), duplicate keys refused at
-the duplicate, only the standard tags, merge keys (`<<`), and bounds on nesting
-and on alias expansion so an alias bomb fails fast.
+ruamel.yaml only parses here: its events are turned into plain Python values by
+`yaml_builder` (nothing is constructed by ruamel, so no tag can run code), with
+YAML 1.2 core-schema scalars (`1e-5` is a float, `yes` and `1_000` are text),
+duplicate keys refused at the duplicate, only the core tags, merge keys (`<<`),
+and bounds on size, nesting and alias expansion that hold before any work is
+spent past them. A `%YAML` directive other than 1.2, or any `%TAG`, is refused:
+a 1.1 document would mean other values for the same text.
 """
 
 from __future__ import annotations
 
 import io
-import math
-from dataclasses import dataclass, field
-from typing import Any
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.events import CollectionEndEvent, DocumentStartEvent, Event, NodeEvent
+from ruamel.yaml.reader import ReaderError
 
-from gkd_schema.config.diagnostics import Loc
+from gkd_schema.config.yaml_builder import DocumentBuilder, mark_of
+from gkd_schema.config.yaml_document import (
+    LIMITS,
+    AliasUse,
+    LoadLimits,
+    LoadWork,
+    Mark,
+    PositionMap,
+    YamlLoadError,
+)
 
-MAX_DEPTH = 64
-MAX_NODES = 100_000
+__all__ = [
+    "LIMITS",
+    "AliasUse",
+    "LoadLimits",
+    "LoadWork",
+    "LoadedDocument",
+    "Mark",
+    "PositionMap",
+    "YamlLoadError",
+    "decode_config_bytes",
+    "load_document",
+    "load_yaml",
+    "read_config_bytes",
+]
 
-_TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {"str", "int", "float", "bool", "null", "timestamp"}
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A 1-based line and column in the source text."""
-
-    line: int
-    column: int
+_DIRECTIVE = re.compile(r"%(\S*)")
 
 
 @dataclass
-class PositionMap:
-    """Where each key path was written: the key itself and its value."""
+class LoadedDocument:
+    """A loaded document: its value, where each part was written, and what loading cost."""
 
-    keys: dict[Loc, Mark] = field(default_factory=dict)
-    values: dict[Loc, Mark] = field(default_factory=dict)
-
-    def locate(self, loc: Loc, *, prefer_key: bool = False) -> Mark | None:
-        """The best position for `loc`: itself, else the nearest enclosing key.
-
-        Args:
-            loc: The key path.
-            prefer_key: Point at the key rather than its value (unknown keys).
-        """
-        for end in range(len(loc), -1, -1):
-            prefix = loc[:end]
-            first, second = (self.keys, self.values) if prefer_key or end < len(loc) else (
-                self.values,
-                self.keys,
-            )
-            mark = first.get(prefix) or second.get(prefix)
-            if mark is not None:
-                return mark
-        return None
+    value: Any
+    positions: PositionMap
+    work: LoadWork
 
 
-class YamlLoadError(Exception):
-    """The text is not a YAML document gkd can read; carries the position."""
+def _too_big(size: str, limits: LoadLimits) -> YamlLoadError:
+    return YamlLoadError(
+        f"the file is {size}, over the limit of {limits.max_bytes:,} bytes for a config; "
+        "check that this is the right file",
+        "file_too_large",
+    )
 
-    def __init__(self, message: str, kind: str, mark: Mark | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
-        self.mark = mark
+
+def read_config_bytes(stream: IO[bytes], limits: LoadLimits = LIMITS, work: LoadWork | None = None) -> bytes:
+    """Read a config file, never more than one byte past the size limit.
+
+    Raises:
+        YamlLoadError: the file is over `limits.max_bytes`.
+    """
+    data = stream.read(limits.max_bytes + 1)
+    if work is not None:
+        work.bytes_read += len(data)
+    if len(data) > limits.max_bytes:
+        raise _too_big(f"more than {limits.max_bytes:,} bytes", limits)
+    return data
 
 
 def decode_config_bytes(data: bytes) -> str:
@@ -90,153 +102,111 @@ def decode_config_bytes(data: bytes) -> str:
         ) from None
 
 
-def _mark(node: Node) -> Mark:
-    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+def _check_directives(text: str) -> None:
+    """Refuse directives before the parser reads them (it asserts on some versions).
 
-
-def _scalar(node: ScalarNode) -> Any:
-    """Convert a scalar by its YAML 1.2 core-schema tag."""
-    tag = str(node.tag)
-    kind = tag[len(_TAG) :] if tag.startswith(_TAG) else tag
-    text: str = node.value
-    if kind in ("str", "timestamp"):  # YAML 1.2 has no timestamps: keep the text
-        return text
-    if kind == "null":
-        return None
-    if kind == "bool":
-        return text.lower() == "true"
-    if kind == "int":
-        clean = text.replace("_", "")
-        try:
-            return int(clean, 0)
-        except ValueError:
-            return int(clean, 10)  # leading zeros: YAML 1.2 decimal
-    if kind == "float":
-        lowered = text.lower().replace("_", "")
-        if lowered.endswith((".inf", ".nan")):
-            value = math.nan if lowered.endswith("nan") else math.inf
-            return -value if lowered.startswith("-") else value
-        return float(lowered)
-    raise YamlLoadError(
-        f"the tag `{node.tag}` is not allowed; write plain values",
-        "unsafe_tag",
-        _mark(node),
-    )
-
-
-class _Converter:
-    """Turns a node tree into plain values, recording positions and bounds."""
-
-    def __init__(self, max_depth: int, max_nodes: int) -> None:
-        self.positions = PositionMap()
-        self.max_depth = max_depth
-        self.max_nodes = max_nodes
-        self.seen = 0
-
-    def convert(self, node: Node, loc: Loc, depth: int) -> Any:
-        self.seen += 1
-        if self.seen > self.max_nodes:
-            raise YamlLoadError(
-                f"the document expands to more than {self.max_nodes} values "
-                "(too many aliases?); write the values out",
-                "too_large",
-                _mark(node),
+    Directives stand before the document's first content, so only the lines up to
+    the first one that is not blank, a comment or a directive are looked at.
+    """
+    for number, line in enumerate(text.split("\n", 1000)[:1000], start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        found = _DIRECTIVE.match(line)
+        if found is None:
+            return
+        parts = line.split()
+        if found.group(1) == "YAML" and parts[1:2] == ["1.2"]:
+            continue
+        if found.group(1) == "YAML":
+            written = parts[1] if len(parts) > 1 else ""
+            message = (
+                f"only YAML 1.2 is read, not {written or 'another version'}: remove the `{line.strip()}` line "
+                "(under YAML 1.1 `yes` would mean true and `1:30` a number; here they are text)"
             )
-        if depth > self.max_depth:
-            raise YamlLoadError(
-                f"nesting deeper than {self.max_depth} levels", "too_deep", _mark(node)
-            )
-        self.positions.values.setdefault(loc, _mark(node))
-        if isinstance(node, ScalarNode):
-            return _scalar(node)
-        if isinstance(node, SequenceNode):
-            self._check_tag(node, "seq")
-            return [self.convert(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            self._check_tag(node, "map")
-            return self._mapping(node, loc, depth)
-        raise YamlLoadError("unsupported YAML node", "yaml_syntax", _mark(node))
-
-    @staticmethod
-    def _check_tag(node: Node, expected: str) -> None:
-        if node.tag != _TAG + expected:
-            raise YamlLoadError(
-                f"the tag `{node.tag}` is not allowed; write plain values",
-                "unsafe_tag",
-                _mark(node),
-            )
-
-    def _mapping(self, node: MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        merged: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
-                merged.update(self._merge_sources(value_node, loc, depth))
-                continue
-            key = self._key(key_node)
-            if key in result:
-                first = self.positions.keys[(*loc, key)]
-                raise YamlLoadError(
-                    f"duplicate key `{key}` (first written on line {first.line}); "
-                    "keep one of them",
-                    "duplicate_key",
-                    _mark(key_node),
-                )
-            self.positions.keys[(*loc, key)] = _mark(key_node)
-            result[key] = self.convert(value_node, (*loc, key), depth + 1)
-        return {**merged, **result}
-
-    @staticmethod
-    def _key(node: Node) -> str:
-        """Keys are scalars, kept as written (`1: x` has the key "1")."""
-        if not isinstance(node, ScalarNode):
-            raise YamlLoadError(
-                "a key must be a plain word, not a list or mapping", "yaml_syntax", _mark(node)
-            )
-        value = _scalar(node)
-        return value if isinstance(value, str) else str(node.value)
-
-    def _merge_sources(self, node: Node, loc: Loc, depth: int) -> dict[str, Any]:
-        sources = node.value if isinstance(node, SequenceNode) else [node]
-        merged: dict[str, Any] = {}
-        for source in reversed(sources):  # earlier sources win, as in YAML 1.1 merge
-            if not isinstance(source, MappingNode):
-                raise YamlLoadError(
-                    "`<<` merges mappings only", "yaml_syntax", _mark(source)
-                )
-            merged.update(self._mapping(source, loc, depth + 1))
-        return merged
+            raise YamlLoadError(message, "yaml_version", Mark(number, 1))
+        raise YamlLoadError(
+            f"the directive `{stripped[:40]}` is not supported; remove the line (and write plain values)",
+            "yaml_directive",
+            Mark(number, 1),
+        )
 
 
-def load_yaml(
-    text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES
-) -> tuple[Any, PositionMap]:
-    """Parse one YAML 1.2 document into plain values and their positions.
+def _events(text: str) -> Iterator[Event]:
+    """ruamel's parser events, with its errors turned into located `YamlLoadError`s."""
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        yield from yaml.parse(io.StringIO(text))
+    except ReaderError as exc:  # a character YAML does not allow, by its index in the text
+        index = int(exc.position)
+        line = text.count("\n", 0, index) + 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise YamlLoadError(
+            f"invalid YAML: the control character U+{code:04X} is not allowed in YAML text; "
+            f'write it as an escape inside double quotes ("\\u{code:04x}")',
+            "yaml_syntax",
+            Mark(line, column),
+        ) from None
+    except MarkedYAMLError as exc:
+        problem_mark = exc.problem_mark or exc.context_mark
+        mark = Mark(problem_mark.line + 1, problem_mark.column + 1) if problem_mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlLoadError(f"invalid YAML: {problem}", "yaml_syntax", mark) from None
+    except (YAMLError, AssertionError) as exc:  # ruamel asserts on some malformed directives
+        raise YamlLoadError(f"invalid YAML: {exc}", "yaml_syntax") from None
+
+
+def load_document(text: str, limits: LoadLimits = LIMITS, work: LoadWork | None = None) -> LoadedDocument:
+    """Parse one YAML 1.2 document into plain values, their positions and the work done.
 
     Args:
         text: The document.
-        max_depth: Deepest nesting accepted.
-        max_nodes: Most values accepted after alias expansion.
+        limits: Size, depth and value bounds.
+        work: Counters to add to (a new one when None), e.g. with the bytes read.
 
     Returns:
-        The value (None for an empty document) and the positions of its keys.
+        The value (None for an empty document), its positions and the work counters.
 
     Raises:
-        YamlLoadError: syntax errors, unsafe tags, duplicate keys, bounds exceeded.
+        YamlLoadError: syntax errors, directives, tags, duplicate keys, bounds exceeded.
     """
-    yaml = YAML(typ="safe", pure=True)
-    yaml.version = (1, 2)
-    try:
-        root = yaml.compose(io.StringIO(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        position = Mark(mark.line + 1, mark.column + 1) if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlLoadError(f"invalid YAML: {problem}", "yaml_syntax", position) from None
-    except YAMLError as exc:
-        raise YamlLoadError(f"invalid YAML: {exc}", "yaml_syntax") from None
-    if root is None:
-        return None, PositionMap()
-    converter = _Converter(max_depth, max_nodes)
-    value = converter.convert(root, (), 0)
-    return value, converter.positions
+    work = LoadWork() if work is None else work
+    if len(text) > limits.max_bytes:  # a character is at least one byte
+        raise _too_big(f"{len(text):,} characters", limits)
+    _check_directives(text)
+    builder = DocumentBuilder(limits, work)
+    documents = 0
+    # ruamel warns on stderr about reused anchors and the like; the result says all that matters.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for event in _events(text):
+            work.events += 1
+            if isinstance(event, DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise YamlLoadError(
+                        "more than one document (a second `---`); a config is one document",
+                        "yaml_syntax",
+                        mark_of(event),
+                    )
+                version = getattr(event, "version", None)
+                if version not in (None, (1, 2)) or getattr(event, "tags", None):
+                    raise YamlLoadError(
+                        "only YAML 1.2 without directives is read; remove the `%` lines",
+                        "yaml_directive",
+                        mark_of(event),
+                    )
+            elif isinstance(event, NodeEvent | CollectionEndEvent):
+                builder.feed(event)
+    return LoadedDocument(builder.result, builder.positions, work)
+
+
+def load_yaml(text: str, limits: LoadLimits = LIMITS) -> tuple[Any, PositionMap]:
+    """Parse one YAML 1.2 document into plain values and the positions of its keys.
+
+    Raises:
+        YamlLoadError: as `load_document`.
+    """
+    loaded = load_document(text, limits)
+    return loaded.value, loaded.positions

@@ -57,8 +57,8 @@ def check_teacher_init_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     if "dtype" in kwargs and kwargs["dtype"] not in TORCH_DTYPES:
         raise PydanticCustomError(
             "dtype_choice",
-            "`dtype` must be one of {choices}, got {value!r}",
-            {"key": "dtype", "choices": ", ".join(TORCH_DTYPES), "value": kwargs["dtype"]},
+            "`dtype` must be one of {choices}, got {value}",
+            {"key": "dtype", "choices": ", ".join(TORCH_DTYPES), "value": repr(kwargs["dtype"])},
         )
     for key, value in kwargs.items():
         _check_finite(value, key)
