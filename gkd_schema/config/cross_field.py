@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from gkd_schema.models import DataSection, GkdSection, ModelSection, TrainingSection
 from gkd_schema.models.rules import RULES, Finding
+from gkd_schema.models.teacher_section import TeacherSection
 
 
 class _SectionUnavailable(Exception):
@@ -29,14 +30,17 @@ class _ValidSections:
         self._broken = broken
         self._cache: dict[str, BaseModel] = {}
 
-    def _section(self, name: str, model: type[BaseModel]) -> Any:
+    def _section(self, name: str, model: type[BaseModel], *, optional: bool = False) -> Any:
         if name not in self._cache:
-            if name in self._broken or name not in self._data:
+            if optional and name not in self._broken and self._data.get(name) is None:
+                self._cache[name] = model()  # an optional section left out has its defaults
+            elif name in self._broken or name not in self._data:
                 raise _SectionUnavailable(name)
-            try:
-                self._cache[name] = model.model_validate(self._data[name])
-            except ValidationError:
-                raise _SectionUnavailable(name) from None
+            else:
+                try:
+                    self._cache[name] = model.model_validate(self._data[name])
+                except ValidationError:
+                    raise _SectionUnavailable(name) from None
         return self._cache[name]
 
     @property
@@ -54,6 +58,10 @@ class _ValidSections:
     @property
     def training(self) -> TrainingSection:
         return self._section("training", TrainingSection)  # type: ignore[no-any-return]
+
+    @property
+    def teacher(self) -> TeacherSection:
+        return self._section("teacher", TeacherSection, optional=True)  # type: ignore[no-any-return]
 
 
 def rules_on_valid_sections(data: Mapping[str, Any], broken: set[str]) -> list[Finding]:
