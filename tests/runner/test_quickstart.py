@@ -86,24 +86,28 @@ def _check_scores(result: dict[str, Any], labels: list[str]) -> None:
     assert teacher["exact_match"] >= 0.9  # the teacher knows the task
 
 
-@pytest.mark.slow
-def test_shortened_quickstart_runs_evaluates_and_plots(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(REPO)  # the README runs it from the repository root
-    run_dir = tmp_path / "quickstart"
-    sets = {
-        "training.output_dir": str(run_dir),
-        "training.max_steps": "6",
-        "training.logging_steps": "2",
-        "training.eval_steps": "3",
-        "training.save_steps": "6",
-    }
-    args = ["run", str(CONFIG.relative_to(REPO))]
+def _run_quickstart(run_dir: Path, monkeypatch: pytest.MonkeyPatch, sets: dict[str, str]) -> Any:
+    """`gkd run` of the quickstart from the repository root (as the README runs it), keys overridden."""
+    monkeypatch.chdir(REPO)
+    args = ["run", str(CONFIG.relative_to(REPO)), "--set", f"training.output_dir={run_dir}"]
     for key, value in sets.items():
         args += ["--set", f"{key}={value}"]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.slow
+def test_shortened_quickstart_runs_evaluates_and_plots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "quickstart"
+    result = _run_quickstart(
+        run_dir,
+        monkeypatch,
+        {"training.max_steps": "6", "training.logging_steps": "2", "training.eval_steps": "3",
+         "training.save_steps": "6"},
+    )
     assert "Before training" in result.output
     assert "Before and after training" in result.output
     assert "Student exact match" in result.output
@@ -125,21 +129,13 @@ def test_shortened_quickstart_runs_evaluates_and_plots(
 
 @pytest.mark.slow
 def test_a_top_k_teacher_distils_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
     run_dir = tmp_path / "quickstart-top-k"
-    sets = {
-        "training.output_dir": str(run_dir),
-        "training.max_steps": "60",
-        "training.eval_steps": "60",
-        "training.save_strategy": "no",
-        "teacher.top_k": "4",
-        "gkd.loss_implementation": "fused",
-    }
-    args = ["run", str(CONFIG.relative_to(REPO))]
-    for key, value in sets.items():
-        args += ["--set", f"{key}={value}"]
-    result = CliRunner().invoke(app, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    result = _run_quickstart(
+        run_dir,
+        monkeypatch,
+        {"training.max_steps": "60", "training.eval_steps": "60", "training.save_strategy": "no",
+         "teacher.top_k": "4", "gkd.loss_implementation": "fused"},
+    )
     assert "on the teacher's top 4 tokens (plus a tail bucket)" in result.output
     saved = json.loads((run_dir / "gkd_eval.json").read_text())
     before, after = saved["before"]["models"][1], saved["after"]["models"][1]
