@@ -187,3 +187,11 @@ class DataSection(StrictModel):
         default=None,
         description="Held-out conversations for evaluation; needed by `training.eval_strategy`.",
     )
+    system_prompt: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "A system message put before every training and evaluation conversation that "
+            "does not start with one of its own."
+        ),
+    )

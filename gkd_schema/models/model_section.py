@@ -42,3 +42,15 @@ class ModelSection(StrictModel):
         examples=["sdpa", "eager", "flash_attention_2"],
         description="Attention kernel passed to `from_pretrained`; transformers chooses when unset.",
     )
+    chat_template: str | None = Field(
+        default=None,
+        min_length=1,
+        pattern=r"^\S(.*\S)?$",
+        examples=["qwen2_5", "llama3", "./templates/chat.jinja"],
+        description=(
+            "The chat template that turns conversations into the student's text (the teacher "
+            "reads the same tokens): the name of a template TRL ships (`qwen2_5`, `llama3`, "
+            "...) or a path to a .jinja file. Unset: the tokenizer's own. Needed for base "
+            "models without one."
+        ),
+    )

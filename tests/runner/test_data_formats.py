@@ -152,3 +152,11 @@ def test_the_examples_dry_run_and_say_their_format(
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"Data:       train 200 rows {label}; checked and converted to `messages`" in result.output
+
+
+def test_the_system_prompt_goes_first_unless_a_conversation_has_its_own(tmp_path: Path) -> None:
+    source = DatasetSource(path=str(_write(tmp_path, SHAREGPT)))
+    dataset, _ = load_split_with_format(source, "train", tmp_path, system_prompt="answer in one word")
+    first, second = dataset["messages"]
+    assert first[0] == {"role": "system", "content": "answer in one word"} and first[1:] == EXPECTED["sharegpt"][0]
+    assert second == EXPECTED["sharegpt"][1]  # it starts with its own system message

@@ -275,3 +275,23 @@ def test_top_k_above_the_teachers_vocabulary(base: Path) -> None:
     found = _run(base, config=above)
     assert _kinds(found) == [("top_k_exceeds_vocab", "error", ("teacher", "top_k"))]
     assert f"use at most {teacher_vocab}" in found[0].message
+
+
+def test_a_chat_template_by_name_or_file_gives_a_base_model_one(base: Path, tmp_path: Path) -> None:
+    student = _copy(base / "student", base / "base-student")
+    template = (student / "chat_template.jinja").read_text("utf-8")
+    (student / "chat_template.jinja").unlink()
+    (tmp_path / "mine.jinja").write_text(template, "utf-8")
+    for value in ("qwen2_5", str(tmp_path / "mine.jinja")):
+        config = _config("./base-student", "./teacher", "data/train.jsonl", model={"chat_template": value})
+        assert "missing_chat_template" not in [d.type for d in _run(base, config=config)], value
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("qwen25", "did you mean `qwen2_5`"), ("./nowhere.jinja", "no such file")],
+)
+def test_a_chat_template_that_cannot_be_found(base: Path, value: str, said: str) -> None:
+    config = _config("./student", "./teacher", "data/train.jsonl", model={"chat_template": value})
+    found = [d for d in _run(base, config=config) if d.type == "chat_template_not_found"]
+    assert [d.loc for d in found] == [("model", "chat_template")] and said in found[0].message

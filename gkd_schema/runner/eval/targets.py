@@ -152,6 +152,7 @@ def run_eval(
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    from gkd_schema.runner.preflight.chat_template import apply_chat_template
     from gkd_schema.runner.preflight.precision import precision_for
     from gkd_schema.runner.train.data_loading import load_split
 
@@ -161,7 +162,7 @@ def run_eval(
     source = config.data.eval if plan.split == "eval" else config.data.train
     if source is None:
         raise EvalTargetError("the config has no `data.eval` split; add one or use --split train")
-    rows = load_split(source, plan.split, base_dir)
+    rows = load_split(source, plan.split, base_dir, system_prompt=config.data.system_prompt)
     device_info, precision = precision_for(config, base_dir)
     device = "cuda" if device_info.kind == "cuda" else device_info.kind
     m = config.model
@@ -169,6 +170,7 @@ def run_eval(
         _resolve(m.tokenizer_name_or_path or m.name_or_path, base_dir),
         trust_remote_code=m.trust_remote_code,
     )
+    apply_chat_template(tokenizer, config, base_dir)
     teacher = _load(
         _resolve(config.gkd.teacher_model_name_or_path, base_dir),
         precision.teacher_dtype,

@@ -25,6 +25,7 @@ from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import RunConfig
+from gkd_schema.runner.preflight.chat_template import apply_chat_template, with_system_prompt
 from gkd_schema.runner.preflight.data_files import DEFAULT_ROWS, read_rows
 from gkd_schema.runner.preflight.data_rows import check_rows
 from gkd_schema.runner.preflight.guard import guarded as _stage
@@ -119,6 +120,8 @@ def _check_models(
             tokenizer_found, loc=tokenizer_loc, trust_remote_code=config.model.trust_remote_code
         )
         out += found
+    if tokenizer is not None:
+        out += apply_chat_template(tokenizer, config, base_dir)
     if tokenizer is not None and tokenizer_found is not None:
         out += check_tokenizer(
             tokenizer,
@@ -154,6 +157,7 @@ def _check_data(
             continue
         loc: Loc = ("data", split, "path" if source.path is not None else "name")
         conversations, found = check_rows(sample, loc=loc, fmt=source.format, columns=source.columns)
+        conversations = [(ref, with_system_prompt(m, config.data.system_prompt)) for ref, m in conversations]
         out += found
         if can_count and conversations:
             out += check_lengths(

@@ -92,9 +92,9 @@ def check_tokenizer(
                 message=(
                     f"the tokenizer in {found.label} has no chat template; TRL's GKD trainer "
                     "formats every conversation with it (and fails at the first batch). Set "
-                    f"`{tokenizer_key}` to the instruct/chat version of the model's tokenizer "
-                    "(e.g. `Qwen/Qwen2.5-0.5B-Instruct`), or save the tokenizer with a "
-                    f"`chat_template.jinja` file and point `{tokenizer_key}` there"
+                    "`model.chat_template` to one of TRL's templates (e.g. `qwen2_5`) or a .jinja "
+                    f"file, or set `{tokenizer_key}` to the instruct/chat version of the model's "
+                    "tokenizer (e.g. `Qwen/Qwen2.5-0.5B-Instruct`)"
                 ),
                 type="missing_chat_template",
             )

@@ -15,6 +15,7 @@ from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import DatasetSource
+from gkd_schema.runner.preflight.chat_template import with_system_prompt
 from gkd_schema.runner.preflight.data_formats import decode_cell, detect_format, standard_row
 
 _BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
@@ -125,18 +126,21 @@ def load_raw(source: DatasetSource, base_dir: Path) -> Any:
     return load_dataset(source.name, source.config, split=source.split)
 
 
-def load_split(source: DatasetSource, split_key: str, base_dir: Path) -> Any:
+def load_split(source: DatasetSource, split_key: str, base_dir: Path, *, system_prompt: str | None = None) -> Any:
     """Load, truncate, check and convert one data split (see `load_split_with_format`)."""
-    return load_split_with_format(source, split_key, base_dir)[0]
+    return load_split_with_format(source, split_key, base_dir, system_prompt=system_prompt)[0]
 
 
-def load_split_with_format(source: DatasetSource, split_key: str, base_dir: Path) -> tuple[Any, str]:
+def load_split_with_format(
+    source: DatasetSource, split_key: str, base_dir: Path, *, system_prompt: str | None = None
+) -> tuple[Any, str]:
     """Load, truncate, check and convert one data split, and say which format it had.
 
     Args:
         source: The `data.train` or `data.eval` section.
         split_key: `train` or `eval`, for error locations.
         base_dir: Directory relative `path`s are resolved against.
+        system_prompt: `data.system_prompt`, put first in conversations without a system message.
 
     Returns:
         A `datasets.Dataset` with exactly one column, `messages`, and the format's name
@@ -165,7 +169,8 @@ def load_split_with_format(source: DatasetSource, split_key: str, base_dir: Path
     errors: list[Diagnostic] = []
     for index, row in enumerate(raw):
         try:
-            converted.append(to_messages(row if fmt is None else standard_row(row, fmt, source.columns)))
+            messages = to_messages(row if fmt is None else standard_row(row, fmt, source.columns))
+            converted.append(with_system_prompt(messages, system_prompt))
         except ValueError as exc:
             errors.append(Diagnostic(loc, f"row {index + 1}: {exc}", "data_row"))
             if len(errors) >= _MAX_ROW_ERRORS:

@@ -12,6 +12,7 @@ from typing import Any
 
 from gkd_schema.config.resolved import dump_resolved_yaml
 from gkd_schema.models import RunConfig
+from gkd_schema.runner.preflight.chat_template import apply_chat_template
 from gkd_schema.runner.preflight.checklist import check_run
 from gkd_schema.runner.preflight.cpu_threads import choose_threads
 from gkd_schema.runner.preflight.output_plan import newest_checkpoint
@@ -43,7 +44,9 @@ def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, DataSummary]
         if source is None:
             continue
         try:
-            loaded[split], summary.formats[split] = load_split_with_format(source, split, base_dir)
+            loaded[split], summary.formats[split] = load_split_with_format(
+                source, split, base_dir, system_prompt=config.data.system_prompt
+            )
             summary.rows[split] = len(loaded[split])
         except DataError as exc:
             errors.extend(exc.diagnostics)
@@ -52,10 +55,11 @@ def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, DataSummary]
     return loaded["train"], loaded.get("eval"), summary
 
 
-def _load_student(config: RunConfig, dtype: str, quantized: dict[str, Any]) -> tuple[Any, Any]:
+def _load_student(plan: RunPlan, quantized: dict[str, Any]) -> tuple[Any, Any]:
     """The student model (4-bit with `quantized` arguments, for QLoRA) and its tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    config, dtype = plan.config, plan.precision.student_dtype
     m = config.model
     tokenizer_source = m.tokenizer_name_or_path or m.name_or_path
     tokenizer = AutoTokenizer.from_pretrained(
@@ -63,6 +67,7 @@ def _load_student(config: RunConfig, dtype: str, quantized: dict[str, Any]) -> t
         revision=m.revision if m.tokenizer_name_or_path is None else None,
         trust_remote_code=m.trust_remote_code,
     )
+    apply_chat_template(tokenizer, config, plan.base_dir)  # preflight reported a template it cannot find
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": m.trust_remote_code}
     if m.revision:
         kwargs["revision"] = m.revision
@@ -101,7 +106,7 @@ def build_trainer(
     from gkd_schema.runner.train.trainer import GkdTrainer
 
     quantized = quantized_load_kwargs(plan.config.peft, plan.precision)
-    student, tokenizer = _load_student(plan.config, plan.precision.student_dtype, quantized)
+    student, tokenizer = _load_student(plan, quantized)
     trainer = GkdTrainer(
         model=student,
         teacher_model=plan.config.gkd.teacher_model_name_or_path,
