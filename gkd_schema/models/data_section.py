@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self, get_args
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import StrictModel
+from gkd_schema.models.base import Problem, StrictModel, raise_problems
 
 DATA_FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
 DataFormat = Literal["messages", "prompt_completion", "alpaca", "sharegpt"]
@@ -143,40 +143,53 @@ class DatasetSource(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
+        # The source rules and the column rules are independent: report all that fail.
+        problems: list[Problem] = []
         if (self.path is None) == (self.name is None):
             which = "both" if self.path is not None else "neither"
-            raise PydanticCustomError(
+            problem = PydanticCustomError(
                 "data_source",
                 "give exactly one of `path` (a local file) or `name` (a Hub dataset); "
                 "this gives {which}",
                 {"which": which, "key": "path" if which == "both" else None},
             )
-        if self.path is not None and (self.config is not None or self.split != "train"):
-            raise PydanticCustomError(
+            problems.append(((), problem))
+        elif self.path is not None and (self.config is not None or self.split != "train"):
+            problem = PydanticCustomError(
                 "data_source",
                 "`split` and `config` apply to Hub datasets (`name`); a local `path` is "
                 "one split: remove them or use one file per split",
                 {"key": "config" if self.config is not None else "split"},
             )
+            problems.append(((), problem))
         if self.columns is not None:
-            self._check_columns(self.columns)
+            problems.extend(self._column_problems(self.columns))
+        raise_problems(self, problems)
         return self
 
-    def _check_columns(self, columns: dict[str, str]) -> None:
+    def _column_problems(self, columns: dict[str, str]) -> list[Problem]:
+        """What is wrong with `columns`: no `format`, or each column the format does not read."""
         if self.format is None:
-            raise PydanticCustomError(
+            problem = PydanticCustomError(
                 "columns_without_format",
                 "`columns` renames the columns of a format; set `format` too (one of {choices})",
                 {"key": "columns", "choices": ", ".join(DATA_FORMATS)},
             )
+            return [((), problem)]
         fields = FORMAT_COLUMNS[self.format]
-        for name in columns:
-            if name not in fields:
-                raise PydanticCustomError(
+        context = {"format": self.format, "fields": ", ".join(fields)}
+        return [
+            (
+                ("columns", name),
+                PydanticCustomError(
                     "unknown_format_column",
                     "`{name}` is not a column of the {format} format; it reads {fields}",
-                    {"key": "columns", "name": name, "format": self.format, "fields": ", ".join(fields)},
-                )
+                    {"name": name, **context},
+                ),
+            )
+            for name in columns
+            if name not in fields
+        ]
 
 
 class DataSection(StrictModel):

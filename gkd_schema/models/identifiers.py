@@ -15,6 +15,8 @@ from pydantic_core import PydanticCustomError
 LOCAL_PREFIXES = ("/", "./", "../", "~")
 _HUB_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 HUB_REPO_ID_PATTERN = rf"^(?:{_HUB_PART}/)?{_HUB_PART}$"
+# Used with `fullmatch`: Python's `$` also matches before a final newline, which
+# JavaScript's (the schema's) does not, so `match` would accept `"Qwen/x\n"`.
 _HUB_REPO_ID = re.compile(HUB_REPO_ID_PATTERN)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _HUB_HOSTS = ("huggingface.co/", "hf.co/")
@@ -47,7 +49,7 @@ def _repo_id_from_url(url: str) -> str | None:
             if parts and parts[0] in {"datasets", "spaces"}:
                 return None
             candidate = "/".join(parts[:2])
-            return candidate if _HUB_REPO_ID.match(candidate) else None
+            return candidate if _HUB_REPO_ID.fullmatch(candidate) else None
     return None
 
 
@@ -91,7 +93,7 @@ def _check_hub_id(value: str, not_a_repo_id: str) -> str:
             "contains whitespace; use the repo id `{suggestion}`",
             {"suggestion": suggestion},
         )
-    if not _HUB_REPO_ID.match(value):
+    if not _HUB_REPO_ID.fullmatch(value):
         raise PydanticCustomError("model_id_format", not_a_repo_id, {"value": value})
     if "--" in value or ".." in value:
         raise PydanticCustomError(

@@ -186,7 +186,7 @@ def _push_target(cfg: RunSections) -> Iterator[Finding]:
             "push_without_hub_model_id",
             "warning",
         )
-    elif re.match(HUB_REPO_ID_SCHEMA_PATTERN, name):
+    elif re.fullmatch(HUB_REPO_ID_SCHEMA_PATTERN, name):  # `match` would allow a final newline
         yield Finding(
             ("training", "push_to_hub"),
             f"without `hub_model_id` the model is pushed to `<your-namespace>/{name}` (the name of "

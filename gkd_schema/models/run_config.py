@@ -7,7 +7,7 @@ from typing import Self
 from pydantic import Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import StrictModel
+from gkd_schema.models.base import Problem, StrictModel, raise_problems
 from gkd_schema.models.data_section import DataSection
 from gkd_schema.models.gkd_params import GkdSection
 from gkd_schema.models.model_section import ModelSection
@@ -42,9 +42,11 @@ class RunConfig(StrictModel):
     def _cross_field(self, info: ValidationInfo) -> Self:
         if info.context and info.context.get(COLLECT_RULES):
             return self
-        for finding in check_rules(self):
-            if finding.severity == "error":
-                raise PydanticCustomError(
-                    finding.type, finding.message, {"loc": ".".join(map(str, finding.loc))}
-                )
+        # Every failing rule at its own key path (a list of keys, never a dotted string).
+        problems: list[Problem] = [
+            (finding.loc, PydanticCustomError(finding.type, finding.message))
+            for finding in check_rules(self)
+            if finding.severity == "error"
+        ]
+        raise_problems(self, problems)
         return self

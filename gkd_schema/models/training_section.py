@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import StrictModel
+from gkd_schema.models.base import Problem, StrictModel, raise_problems
 from gkd_schema.models.identifiers import HubRepoId
 
 SchedulerType = Literal[
@@ -237,22 +237,28 @@ class TrainingSection(StrictModel):
 
     @model_validator(mode="after")
     def _precision_and_cadence(self) -> Self:
+        # Independent rules: each one that fails is reported, not only the first.
+        problems: list[Problem] = []
         if self.bf16 and self.fp16:
-            raise PydanticCustomError(
+            problem = PydanticCustomError(
                 "precision_conflict",
                 "`bf16` and `fp16` are both true; keep one (bf16 on Ampere or newer GPUs)",
                 {"key": "fp16"},
             )
+            problems.append(((), problem))
         if self.eval_strategy == "steps" and self.eval_steps is None:
-            raise PydanticCustomError(
+            problem = PydanticCustomError(
                 "missing_eval_steps",
                 "`eval_strategy: steps` needs `eval_steps`; add `eval_steps: 100` (for example)",
                 {"key": "eval_steps"},
             )
+            problems.append(((), problem))
         if self.save_strategy == "best" and self.eval_strategy == "no":
-            raise PydanticCustomError(
+            problem = PydanticCustomError(
                 "save_best_without_eval",
                 "`save_strategy: best` needs evaluation; set `eval_strategy` to steps or epoch",
                 {"key": "save_strategy"},
             )
+            problems.append(((), problem))
+        raise_problems(self, problems)
         return self

@@ -1,14 +1,17 @@
 """Hypothesis strategies for near-valid gkd configs, derived from the committed schema.
 
 Each property gets "plausible" values (its default, enum members, examples, values
-at and around its bounds) and, in the `free` mode, junk of every JSON type. The
-generated data never holds what JSON Schema cannot express (NaN, infinities,
-non-string keys, integral floats where an integer is expected): those are the
-rules only `gkd validate` checks, tested separately.
+at and around its bounds) and, in the `free` mode, junk of every JSON type.
+Values are also twisted the ways an editor and `gkd validate` used to disagree on:
+a trailing newline on a string (Python's `$` matches before it), an integer written
+as a whole float (`4.0`, an integer to JSON Schema) and NaN or an infinity where a
+number goes (they pass every draft-7 bound). The last two are rules only `gkd
+validate` checks; `schema_oracles.disagreement` allows exactly those.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from hypothesis import strategies as st
@@ -89,6 +92,19 @@ def plausible_values(prop: JsonSchema) -> list[Any]:
     return values
 
 
+def twisted_values(values: list[Any]) -> list[Any]:
+    """`values` as they might be mistyped: a trailing newline, an int as a float, NaN."""
+    twisted: list[Any] = []
+    for value in values:
+        if isinstance(value, str):
+            twisted.extend([value + "\n", value + "\r\n"])
+        elif isinstance(value, int) and not isinstance(value, bool):
+            twisted.append(float(value))
+        elif isinstance(value, float):
+            twisted.extend([math.nan, math.inf, -math.inf])
+    return twisted
+
+
 def leaf_properties(schema: JsonSchema) -> list[tuple[tuple[str, ...], JsonSchema]]:
     """Every scalar-or-list property of the config with its key path, sections excluded."""
     definitions = schema.get("definitions", {})
@@ -155,18 +171,20 @@ def _draw_value(
             return None
         return _draw_object(draw, section, definitions, mode, budget)
     plausible = plausible_values(prop)
+    twisted = twisted_values(plausible)
     acceptable = [
         v for v in plausible if _leaf_validator(prop).is_valid(v) and not (non_null and v is None)
     ]
     if mode == "one":
         if budget.spend(draw, 12):
-            return draw(st.one_of(st.sampled_from(plausible or [None]), JUNK))
+            return draw(st.one_of(st.sampled_from(plausible or [None]), st.sampled_from(twisted or [None]), JUNK))
         mode = "clean"
     if mode == "clean":
         # Values the property accepts on its own: what stays is cross-key rules.
         return draw(st.sampled_from(acceptable)) if acceptable else draw(JUNK)
     good = st.sampled_from(plausible) if plausible else JUNK
-    return draw(st.one_of(good, good, good, JUNK) if mode == "free" else good)
+    odd = st.sampled_from(twisted) if twisted else JUNK
+    return draw(st.one_of(good, good, good, odd, JUNK) if mode == "free" else st.one_of(good, good, odd))
 
 
 def _draw_object(

@@ -14,6 +14,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import ErrorDetails
 
 from gkd_schema.artifacts.schema_export import SCHEMA_FILE_NAMES, SchemaBlock
 from gkd_schema.config.yaml_loader import decode_config_bytes, load_yaml
@@ -75,13 +76,47 @@ def schema_errors(data: Any, block: SchemaBlock = SchemaBlock.CONFIG) -> list[st
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
 
 
-def model_errors(data: Any) -> list[str]:
+def model_error_details(data: Any) -> list[ErrorDetails]:
     """What the models find wrong, leaving out the cross-field rules of `rules.py`."""
     try:
         RunConfig.model_validate(data, context={COLLECT_RULES: True})
     except PydanticValidationError as exc:
-        return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return exc.errors(include_url=False)
     return []
+
+
+def model_errors(data: Any) -> list[str]:
+    """`model_error_details` as one line per error."""
+    return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in model_error_details(data)]
+
+
+def _beyond_json_schema(error: ErrorDetails) -> bool:
+    """True for an error on a value draft 7 cannot tell from a valid one (docs/editors.md).
+
+    `128.0` is an integer to JSON Schema (and to an editor's JavaScript), and NaN or
+    an infinity passes every bound comparison; the `validate_only` cases pin both rules.
+    """
+    value = error["input"]
+    if not isinstance(value, float):
+        return False
+    if error["type"] == "int_type":
+        return value.is_integer()
+    return error["type"] == "finite_number" and not math.isfinite(value)
+
+
+def disagreement(data: Any) -> str | None:
+    """Why the schema and the models judge `data` differently, or None when they agree.
+
+    Where the schema accepts what the models refuse only for rules JSON Schema cannot
+    express (`_beyond_json_schema`), they count as agreeing.
+    """
+    from_schema, details = schema_errors(data), model_error_details(data)
+    if bool(from_schema) == bool(details):
+        return None
+    if not from_schema and all(_beyond_json_schema(e) for e in details):
+        return None
+    from_models = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in details]
+    return f"schema says {from_schema or 'valid'}; models say {from_models or 'valid'}"
 
 
 def load_config_file(path: Path) -> Any:

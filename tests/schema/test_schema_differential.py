@@ -8,16 +8,25 @@ the same verdict from both. Files in `cases/validate_only` show the rules only
 from __future__ import annotations
 
 import copy
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from config_strategies import JUNK_SAMPLES, TYPO_KEYS, configs, leaf_properties, plausible_values
+from config_strategies import (
+    JUNK_SAMPLES,
+    TYPO_KEYS,
+    configs,
+    leaf_properties,
+    plausible_values,
+    twisted_values,
+)
 from hypothesis import HealthCheck, event, given, settings
 from schema_oracles import (
     REPO_ROOT,
     committed_schema,
+    disagreement,
     expressible,
     load_config_file,
     model_errors,
@@ -57,14 +66,13 @@ def _verdicts(data: object) -> tuple[list[str], list[str]]:
 )
 @given(data=configs(committed_schema()))
 def test_generated_configs_get_the_same_verdict(data: object) -> None:
-    assert expressible(data)
-    from_schema, from_models = _verdicts(data)
-    verdict = "valid" if not from_models else "invalid"
+    verdict = "valid" if not model_errors(data) else "invalid"
     event(verdict)
     VERDICTS[verdict] += 1
-    assert bool(from_schema) == bool(from_models), (
-        f"schema says {from_schema or 'valid'}; models say {from_models or 'valid'}"
-    )
+    for twist in _twists(data):
+        event(twist)
+        TWISTS[twist] += 1
+    assert disagreement(data) is None
 
 
 @pytest.mark.parametrize("path", [p for p, _ in LEAVES], ids=".".join)
@@ -72,11 +80,11 @@ def test_every_value_of_every_key_gets_the_same_verdict(path: tuple[str, ...]) -
     """Each key, alone, set to each plausible value and each kind of junk."""
     prop = dict(LEAVES)[path]
     disagreements = []
-    for value in [*plausible_values(prop), *JUNK_SAMPLES, _MISSING]:
-        data = _minimal_with(path, value)
-        from_schema, from_models = _verdicts(data)
-        if bool(from_schema) != bool(from_models):
-            disagreements.append((value, from_schema, from_models))
+    plausible = plausible_values(prop)
+    for value in [*plausible, *twisted_values(plausible), *JUNK_SAMPLES, _MISSING]:
+        found = disagreement(_minimal_with(path, value))
+        if found:
+            disagreements.append((value, found))
     assert not disagreements
 
 
@@ -100,6 +108,19 @@ def test_generated_configs_cover_both_verdicts() -> None:
     if not VERDICTS:
         pytest.skip("run together with test_generated_configs_get_the_same_verdict")
     assert VERDICTS["valid"] >= 20 and VERDICTS["invalid"] >= 20, VERDICTS
+
+
+def test_generated_configs_hold_every_twist() -> None:
+    """The generator writes the values editors and the CLI used to disagree on."""
+    if not TWISTS:
+        pytest.skip("run together with test_generated_configs_get_the_same_verdict")
+    assert all(TWISTS[twist] >= 5 for twist in TWIST_KINDS), TWISTS
+
+
+def test_validate_only_cases_name_the_rules_the_schema_cannot_express() -> None:
+    """`disagreement` lets through exactly the rules the `validate_only` cases pin."""
+    named = set().union(*(_expected_types(path) for path in VALIDATE_ONLY))
+    assert {"int_type", "finite_number"} <= named
 
 
 @pytest.mark.parametrize("path", VALID + SHARED_POSITIVE, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -131,6 +152,24 @@ def test_case_folders_are_not_empty() -> None:
 
 
 _MISSING = object()
+TWISTS: Counter[str] = Counter()
+TWIST_KINDS = ("trailing newline", "whole float", "non-finite number")
+
+
+def _twists(data: object) -> set[str]:
+    """Which of `TWIST_KINDS` appear anywhere in `data`."""
+    found: set[str] = set()
+    if isinstance(data, dict):
+        found = found.union(*(_twists(value) for value in data.values()))
+    elif isinstance(data, list):
+        found = found.union(*(_twists(item) for item in data))
+    elif isinstance(data, str) and data.endswith("\n"):
+        found.add("trailing newline")
+    elif isinstance(data, float) and not math.isfinite(data):
+        found.add("non-finite number")
+    elif isinstance(data, float) and data.is_integer():
+        found.add("whole float")
+    return found
 
 
 def _minimal_with(path: tuple[str, ...], value: Any) -> Any:

@@ -1,0 +1,63 @@
+"""Class 5 of issue 16: a section with several broken rules reports every one of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gkd_schema.config.validation import validate_file
+from gkd_schema.models import RunConfig
+
+SEVERAL_IN_ONE_SECTION = """\
+model:
+  name_or_path: Qwen/Qwen2.5-0.5B-Instruct
+gkd:
+  teacher_model_name_or_path: Qwen/Qwen2.5-1.5B-Instruct
+data:
+  train:
+    path: data/train.jsonl
+    split: test
+    format: alpaca
+    columns:
+      question: q
+      answer: a
+training:
+  output_dir: runs/x
+  bf16: true
+  fp16: true
+  eval_strategy: steps
+"""
+
+
+def test_every_broken_rule_of_a_section_is_reported_at_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(SEVERAL_IN_ONE_SECTION, encoding="utf-8")
+    report = validate_file(path, environ={})
+    found = {(d.loc, d.type, d.line) for d in report.errors}
+    assert found == {
+        (("data", "train", "split"), "data_source", 8),
+        (("data", "train", "columns", "question"), "unknown_format_column", 11),
+        (("data", "train", "columns", "answer"), "unknown_format_column", 12),
+        (("training", "fp16"), "precision_conflict", 16),
+        # `eval_steps` is not written: the error sits on the section that lacks it.
+        (("training", "eval_steps"), "missing_eval_steps", 13),
+    }
+
+
+def test_cross_field_errors_of_the_model_carry_a_list_of_keys() -> None:
+    """`RunConfig` raises every failing rule, each `loc` a tuple of keys (no dotted string)."""
+    data = {
+        "model": {"name_or_path": "Qwen/Qwen2.5-0.5B-Instruct"},
+        "gkd": {"teacher_model_name_or_path": "Qwen/Qwen2.5-1.5B-Instruct", "max_new_tokens": 2048},
+        "data": {"train": {"path": "data/train.jsonl"}},
+        "training": {"output_dir": "runs/x", "max_length": 1024, "eval_strategy": "epoch"},
+    }
+    with pytest.raises(ValidationError) as info:
+        RunConfig.model_validate(data)
+    errors = info.value.errors(include_url=False)
+    assert {e["type"] for e in errors} >= {"no_room_for_prompt", "eval_without_data"}
+    for error in errors:
+        assert all(isinstance(part, (str, int)) and "." not in str(part) for part in error["loc"])
+        assert "loc" not in error.get("ctx", {})
