@@ -58,3 +58,10 @@ def unwrap_for_generation() -> Any:
     from trl.models.utils import unwrap_model_for_generation
 
     return unwrap_model_for_generation
+
+
+def prepare_fsdp() -> Any:
+    """TRL's `prepare_fsdp`: shards a model that is not trained (FSDP1 or FSDP2, eval mode)."""
+    from trl.models.utils import prepare_fsdp as prepare
+
+    return prepare

@@ -5,6 +5,8 @@
 - On-policy completions are generated with the KV cache even when gradient
   checkpointing is on (TRL turns the cache off; generation runs ~4.6x slower).
 - The loss is gkd's memory-lean implementation (`gkd.loss_implementation`).
+- Under FSDP the teacher is sharded too (TRL leaves it unwrapped on the CPU;
+  `fsdp_teacher.py`).
 - Time spent in generation is measured for the end summary and the benchmark.
 - The model card also names the teacher, the data, the GKD settings and the
   evaluation (`model_card.py`).
@@ -21,6 +23,7 @@ from gkd_schema.models import RunConfig
 from gkd_schema.runner.generation.on_policy import on_policy_decision
 from gkd_schema.runner.loss.distillation import compute_distillation_loss
 from gkd_schema.runner.preflight.trl_compat import gkd_classes, unwrap_for_generation
+from gkd_schema.runner.train.fsdp_teacher import shard_teacher
 from gkd_schema.runner.train.model_card import render_card_section, with_card_section
 
 _TrlGKDTrainer: Any = gkd_classes()[1]
@@ -57,6 +60,9 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             **kwargs: Passed to TRL's `GKDTrainer`.
         """
         super().__init__(*args, **kwargs)
+        self.teacher_model: Any = shard_teacher(
+            self.teacher_model, self.accelerator, fsdp_enabled=bool(getattr(self, "is_fsdp_enabled", False))
+        )
         self.loss_implementation = loss_implementation
         self.top_k, self.top_k_tail = top_k, top_k_tail
         self.run_config = run_config
