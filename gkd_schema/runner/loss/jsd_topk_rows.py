@@ -90,7 +90,7 @@ class TopKTeacherRows:
         beta: Interpolation in [0, 1].
         temperature: The student's logits are divided by it.
         """
-        self.teacher, self.tail, self.beta, self.temperature = teacher, tail, beta, temperature
+        self.tail, self.beta, self.temperature = tail, beta, temperature
         k = teacher.k
         # `[positions, K]` and `[positions]` views, for `index_select` by flat row.
         self._ids = teacher.token_ids.reshape(-1, k).long()

@@ -15,7 +15,7 @@ from functools import partial
 import torch
 
 from gkd_schema.runner.loss.jsd_fused import project
-from gkd_schema.runner.loss.jsd_plan import RowPlan, plan_rows, rows_per_chunk
+from gkd_schema.runner.loss.jsd_plan import RowPlan, plan_rows
 from gkd_schema.runner.loss.jsd_rows import Workspace, log_softmax_
 
 # All three workspace buffers together: the teacher's side is done, and its buffers freed,
@@ -193,9 +193,13 @@ def teacher_top_k_from_logits(
 
 
 def _plan(x: torch.Tensor, vocab_size: int, labels: torch.Tensor | None, chunk_bytes: int) -> RowPlan:
-    plan = plan_rows(
-        x.shape[:-1], vocab_size, labels, x.device, reduction="sum", num_items_in_batch=None, chunk_bytes=chunk_bytes
+    # The workspace holds three chunk-sized buffers: each gets a third of the budget.
+    return plan_rows(
+        x.shape[:-1],
+        vocab_size,
+        labels,
+        x.device,
+        reduction="sum",
+        num_items_in_batch=None,
+        chunk_bytes=chunk_bytes // 3,
     )
-    # The workspace holds three chunk-sized buffers.
-    rows = min(rows_per_chunk(vocab_size, chunk_bytes // 3), max(plan.n_valid, 1))
-    return RowPlan(plan.leading_shape, plan.flat_index, plan.divisor, rows)
