@@ -65,12 +65,18 @@ def build_model(
     seed: int = 0,
     with_tokenizer: bool = True,
     max_position_embeddings: int = 512,
+    architecture: str = "olmo2",
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
     **tokenizer_kwargs: Any,
 ) -> Path:
-    """Save a tiny random OLMo-2 causal LM (and, by default, its tokenizer) to `out_dir`.
+    """Save a tiny random OLMo-2 (or Llama) causal LM (and, by default, its tokenizer) to `out_dir`.
 
     OLMo-2 because transformers 5 picks the tokenizer class from the model type,
     and OLMo-2's is the generic one that keeps this character-level tokenizer.
+    `architecture="llama"` for vLLM, which implements Llama itself (it runs OLMo-2
+    through a transformers fallback that cannot share a process with training); its
+    CPU build needs heads at least 32 wide (`hidden_size / num_heads`).
 
     Args:
         out_dir: Where to save it.
@@ -80,13 +86,16 @@ def build_model(
         seed: Seed of the random initialisation.
         with_tokenizer: Also save a tokenizer built by `build_tokenizer`.
         max_position_embeddings: The longest sequence the model is built for.
+        architecture: `olmo2` or `llama`.
+        num_heads: Attention heads.
+        num_kv_heads: Key/value heads.
         **tokenizer_kwargs: Passed to `build_tokenizer`.
 
     Returns:
         `out_dir`.
     """
     import torch
-    from transformers import AutoTokenizer, Olmo2Config, Olmo2ForCausalLM
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Olmo2Config, Olmo2ForCausalLM
 
     if with_tokenizer:
         build_tokenizer(out_dir, **tokenizer_kwargs)
@@ -97,19 +106,23 @@ def build_model(
         vocab_size = vocab_size or len(SPECIAL_TOKENS) + len(CHARACTERS)
         eos_id, pad_id = 1, 0
     torch.manual_seed(seed)
-    config = Olmo2Config(
+    config_cls, model_cls = {"olmo2": (Olmo2Config, Olmo2ForCausalLM), "llama": (LlamaConfig, LlamaForCausalLM)}[
+        architecture
+    ]
+    config = config_cls(
         vocab_size=vocab_size,
         hidden_size=hidden_size,
         intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
         max_position_embeddings=max_position_embeddings,
         tie_word_embeddings=True,
         eos_token_id=eos_id,
         pad_token_id=pad_id,
+        bos_token_id=None,
     )
-    model = Olmo2ForCausalLM(config)
+    model = model_cls(config)
     model.generation_config.eos_token_id = eos_id
     model.generation_config.pad_token_id = pad_id
     model.save_pretrained(str(out_dir))

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gkd_schema.models import DataSection, GkdSection, ModelSection, TrainingSection
+from gkd_schema.models.generation_section import GenerationSection
 from gkd_schema.models.rules import RULES, Finding
 from gkd_schema.models.teacher_section import TeacherSection
 
@@ -62,6 +63,10 @@ class _ValidSections:
     @property
     def teacher(self) -> TeacherSection:
         return self._section("teacher", TeacherSection, optional=True)  # type: ignore[no-any-return]
+
+    @property
+    def generation(self) -> GenerationSection:
+        return self._section("generation", GenerationSection, optional=True)  # type: ignore[no-any-return]
 
 
 def rules_on_valid_sections(data: Mapping[str, Any], broken: set[str]) -> list[Finding]:

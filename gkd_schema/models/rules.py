@@ -9,51 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Literal, Protocol
 
-from gkd_schema.models.data_section import DataSection
-from gkd_schema.models.gkd_params import GkdSection
+from gkd_schema.models.generation_rules import GENERATION_RULES
 from gkd_schema.models.identifiers import HUB_REPO_ID_SCHEMA_PATTERN
-from gkd_schema.models.model_section import ModelSection
-from gkd_schema.models.teacher_section import TeacherSection
+from gkd_schema.models.rule_types import Finding, RunSections
 from gkd_schema.models.training_section import TrainingSection
 
-Severity = Literal["error", "warning"]
-
-
-class RunSections(Protocol):
-    """The sections of a run the rules read: `RunConfig` is one.
-
-    A protocol rather than `RunConfig` itself, which runs these rules in its own
-    validator, so that the dependency goes one way only.
-    """
-
-    @property
-    def model(self) -> ModelSection: ...
-
-    @property
-    def gkd(self) -> GkdSection: ...
-
-    @property
-    def data(self) -> DataSection: ...
-
-    @property
-    def training(self) -> TrainingSection: ...
-
-    @property
-    def teacher(self) -> TeacherSection: ...
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One result of a cross-field rule."""
-
-    loc: tuple[str | int, ...]
-    message: str
-    type: str
-    severity: Severity
+__all__ = ["RULES", "Finding", "RunSections", "check_rules"]
 
 
 def _prompt_room(cfg: RunSections) -> Iterator[Finding]:
@@ -214,6 +177,7 @@ RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _top_k_loss,
     _hub_settings_without_push,
     _push_target,
+    *GENERATION_RULES,
 )
 
 

@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from gkd_schema.models.base import Problem, StrictModel, raise_problems
 from gkd_schema.models.data_section import DataSection
+from gkd_schema.models.generation_section import GenerationSection
 from gkd_schema.models.gkd_params import GkdSection
 from gkd_schema.models.model_section import ModelSection
 from gkd_schema.models.peft_section import PeftSection
@@ -33,6 +34,10 @@ class RunConfig(StrictModel):
         description="What of the teacher's distribution the loss sees (full vocabulary or top K).",
     )
     data: DataSection = Field(description="Training and evaluation conversations.")
+    generation: GenerationSection = Field(
+        default_factory=GenerationSection,
+        description="Which engine samples on-policy completions (transformers' `generate` or vLLM).",
+    )
     training: TrainingSection = Field(description="Optimisation, precision, cadence and output.")
     peft: PeftSection | None = Field(
         default=None, description="Train LoRA adapters instead of all student weights."

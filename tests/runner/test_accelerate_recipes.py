@@ -135,6 +135,7 @@ def test_gkd_trainer_shards_the_teacher_trl_left_under_fsdp(monkeypatch: pytest.
         # What TRL 1.16's GKDTrainer.__init__ leaves under FSDP: an unwrapped teacher.
         self.teacher_model, self.accelerator, self.is_fsdp_enabled = teacher, accelerator, fsdp
         self.generation_kwargs, self.generation_config = {}, SimpleNamespace(use_cache=False)
+        self.args = SimpleNamespace(gradient_checkpointing_kwargs=None)
 
     monkeypatch.setattr(trainer_module._TrlGKDTrainer, "__init__", trl_init)
     monkeypatch.setattr(trl.models.utils, "prepare_fsdp", prepare)

@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from gkd_schema.config.validation import validate_file
+from gkd_schema.runner.generation.backend import GenerationStats
 from gkd_schema.runner.preflight.run_plan import plan_run
 from gkd_schema.runner.train.banner import dry_run_text, end_summary, start_banner
 from gkd_schema.runner.train.callbacks import StepTimes
 from gkd_schema.runner.train.data_loading import DataSummary
+from gkd_schema.runner.train.on_policy_record import OnPolicyRecord
 
 TRAIN_16 = DataSummary(rows={"train": 16}, formats={"train": "messages (detected)"})
 
@@ -82,6 +84,26 @@ def test_the_summary_gives_mean_and_median_and_names_what_generated(
 ) -> None:
     plan = _plan(write_config, tmp_path, gkd={"seq_kd": seq_kd, "lmbda": 0.5})
     times = StepTimes(seconds=[9.0, 1.0, 2.0, 6.0], generation=[0.0, 0.5, 0.5, 1.0])
-    summary = end_summary(plan, {"train_loss": 0.5}, times, [(0, 0, True), (1, 0, False)], None)
+    record = OnPolicyRecord(decisions=[(0, 0, True), (1, 0, False)])
+    summary = end_summary(plan, {"train_loss": 0.5}, times, record, None)
     assert "3.000 s mean, 2.000 s median" in summary  # the first (warm-up) step left out
     assert label in summary
+
+
+def test_the_summary_reports_generation_and_sync_time_and_tokens_per_second(
+    write_config: Any, tmp_path: Path
+) -> None:
+    plan = _plan(write_config, tmp_path)
+    times = StepTimes(seconds=[1.0, 1.0], generation=[0.5, 0.5])
+    stats = GenerationStats(generations=2, generate_seconds=0.5, completion_tokens=1000, syncs=2, sync_seconds=0.02)
+    record = OnPolicyRecord(decisions=[(0, 0, True), (1, 0, True)], backend="vllm", stats=stats)
+    summary = end_summary(plan, {}, times, record, None)
+    assert "generation vllm: 0.50 s for 1,000 tokens (2,000 tokens/s); weight sync 0.02 s (2 syncs)" in summary
+
+
+def test_the_banner_and_dry_run_name_the_generation_backend(write_config: Any, tmp_path: Path) -> None:
+    plan = _plan(write_config, tmp_path, generation={"backend": "vllm", "vllm": {"max_model_len": 512}})
+    text = dry_run_text(plan, DataSummary())
+    assert "Generation: vLLM, colocated in the training process (max_model_len 512" in text
+    default = dry_run_text(_plan(write_config, tmp_path), DataSummary())
+    assert "Generation: transformers `generate` on the student" in default

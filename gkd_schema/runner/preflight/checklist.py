@@ -22,6 +22,7 @@ from gkd_schema.runner.preflight.output_dir import check_resume
 from gkd_schema.runner.preflight.precision import detect_device
 from gkd_schema.runner.preflight.resume_drift import check_resume_drift
 from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError, plan_run
+from gkd_schema.runner.preflight.vllm_check import check_vllm
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,27 @@ CHECKS: tuple[Check, ...] = (
     Check("QLoRA has `bitsandbytes` installed", "qlora_not_installed", "error", "`peft.load_in_4bit`"),
     Check("... and a CUDA device", "qlora_needs_cuda", "error", "same"),
     Check(
+        "`generation.backend: vllm` has vLLM installed (the error names the install line)",
+        "vllm_not_installed",
+        "error",
+        "`generation.backend`",
+    ),
+    Check("... and a CPU or CUDA device", "vllm_unsupported_device", "error", "same"),
+    Check(
+        "... and, on a CPU, a student whose head size the CPU build runs (32, 64, 80, 96, 112, 128, ...)",
+        "vllm_head_dim_unsupported",
+        "error",
+        "same",
+    ),
+    Check("... and one training process", "vllm_single_process_only", "error", "same"),
+    Check("... and no 4-bit (QLoRA) student", "vllm_qlora_unsupported", "error", "same"),
+    Check(
+        "... and an engine on one device",
+        "vllm_tensor_parallel_unsupported",
+        "error",
+        "`generation.vllm.tensor_parallel_size`",
+    ),
+    Check(
         "Each `report_to` tracker is installed (the error names its pip extra)",
         "tracker_not_installed",
         "error",
@@ -273,6 +295,9 @@ def check_run(
         out += check_loss_backend(config.gkd.loss_implementation, device_kind)
         out += check_qlora(config.peft is not None and config.peft.load_in_4bit, device_kind)
         out += check_trackers(config.training.report_to)
+    with guarded("vLLM and the device it generates on", ("generation", "backend"), out):
+        device_kind = plan.device.kind if plan is not None else detect_device().kind
+        out += check_vllm(config, base_dir=base_dir, device_kind=device_kind)
     with guarded("the Hub token", ("training", "push_to_hub"), out):
         out += check_push(config.training, hub)
     if plan is not None:

@@ -10,6 +10,7 @@ from gkd_schema.runner.preflight.locate import model_source, resolve_path
 from gkd_schema.runner.preflight.run_plan import RunPlan
 from gkd_schema.runner.train.callbacks import StepTimes
 from gkd_schema.runner.train.data_loading import DataSummary
+from gkd_schema.runner.train.on_policy_record import OnPolicyRecord
 
 
 def _model_line(role: str, path: str, source: str, dtype: str, extra: str = "") -> str:
@@ -97,6 +98,7 @@ def dry_run_text(plan: RunPlan, data: DataSummary) -> str:
         f"Precision:  {plan.precision.label} ({plan.precision.reason})",
         f"Output:     {_output_line(plan)}",
         *([f"Hub:        {hub}"] if (hub := _hub_text(plan)) else []),
+        f"Generation: {generation_text(plan.config)}",
         f"Loss:       {_loss_text(plan.config)} (temperature {plan.config.gkd.temperature:g} is for "
         "sampling only, as in TRL's GKDTrainer)",
         "",
@@ -152,6 +154,7 @@ def start_banner(
             f"  batch      {_effective_batch(plan, world_size)}; {steps}",
             f"  on-policy  {_on_policy_text(plan)}; {cfg.gkd.max_new_tokens} new tokens, "
             f"temperature {cfg.gkd.temperature:g}",
+            f"  generation {generation_text(cfg)}",
             f"  precision  {plan.precision.label} ({plan.precision.reason}); device "
             f"{plan.device.name}",
             *([f"  threads    {threads.threads} ({threads.reason})"] if threads is not None else []),
@@ -160,6 +163,34 @@ def start_banner(
             *([f"  hub        {hub}"] if (hub := _hub_text(plan)) else []),
         ]
     )
+
+
+def generation_text(cfg: RunConfig) -> str:
+    """Which engine samples the on-policy completions, in words."""
+    g = cfg.generation
+    if g.backend == "transformers":
+        return "transformers `generate` on the student"
+    v = g.vllm
+    length = v.max_model_len or cfg.training.max_length
+    return (
+        f"vLLM, colocated in the training process (max_model_len {length}, prefix caching "
+        f"{'on' if v.enable_prefix_caching else 'off'}); weights synced after every optimizer step"
+    )
+
+
+def _generation_summary(record: OnPolicyRecord) -> str | None:
+    """Generation and sync time and tokens per second, or None when nothing was generated."""
+    stats = record.stats
+    if stats.generations == 0:
+        return None
+    rate = stats.tokens_per_second
+    text = (
+        f"{record.backend}: {stats.generate_seconds:.2f} s for {stats.completion_tokens:,} tokens"
+        + (f" ({rate:,.0f} tokens/s)" if rate is not None else "")
+    )
+    if stats.syncs:
+        text += f"; weight sync {stats.sync_seconds:.2f} s ({stats.syncs} syncs)"
+    return text
 
 
 def _loss_text(cfg: RunConfig) -> str:
@@ -175,10 +206,11 @@ def end_summary(
     plan: RunPlan,
     metrics: dict[str, Any],
     times: StepTimes,
-    decisions: list[tuple[int, int, bool]],
+    record: OnPolicyRecord,
     interrupted_at: int | None,
 ) -> str:
     """The summary printed after training (or after a Ctrl-C stop)."""
+    decisions = record.decisions
     median = times.median()
     share = times.generation_share()
     on = sum(1 for *_, d in decisions if d)
@@ -199,5 +231,7 @@ def end_summary(
         )
     if decisions:
         lines.append(f"  on-policy  {on} of {len(decisions)} micro-batches")
+    if (generation := _generation_summary(record)) is not None:
+        lines.append(f"  generation {generation}")
     lines.append(f"  output     {plan.output.output_dir}")
     return "\n".join(lines)

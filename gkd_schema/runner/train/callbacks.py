@@ -13,7 +13,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
 from gkd_schema.runner.train.interrupt import InterruptFlag, agree_across_processes
-from gkd_schema.runner.train.trainer import OnPolicyRecord
+from gkd_schema.runner.train.on_policy_record import OnPolicyRecord
 
 
 @dataclass

@@ -120,6 +120,7 @@ def build_trainer(
         top_k=plan.config.teacher.top_k,
         top_k_tail=plan.config.teacher.top_k_tail,
         run_config=plan.config,
+        generation=plan.config.generation,
     )
     return trainer, tokenizer
 
@@ -248,7 +249,7 @@ def _train(
 
     metrics = dict(result.metrics)
     if stopper.stopped_at is not None:
-        say(end_summary(plan, metrics, timer.times, trainer.on_policy.decisions, stopper.stopped_at))
+        say(end_summary(plan, metrics, timer.times, trainer.on_policy, stopper.stopped_at))
         say(f"The last checkpoint is complete; {_how_to_continue(plan)}.")
         _finish(state)
         return EXIT_INTERRUPTED
@@ -256,7 +257,7 @@ def _train(
     if main:
         call_hooks("after_training", context, hooks)
     pushed = publish(trainer, context.model_card)
-    say(end_summary(plan, metrics, timer.times, trainer.on_policy.decisions, None))
+    say(end_summary(plan, metrics, timer.times, trainer.on_policy, None))
     if pushed:
         say(f"Pushed the model and its card to {pushed}")
     _finish(state)

@@ -7,6 +7,8 @@
 - The loss is gkd's memory-lean implementation (`gkd.loss_implementation`).
 - Under FSDP the teacher is sharded too (TRL leaves it unwrapped on the CPU;
   `fsdp_teacher.py`).
+- On-policy completions come from a generation backend (`generation.backend`):
+  transformers' `generate`, or a colocated vLLM engine kept in step with the weights.
 - Time spent in generation is measured for the end summary and the benchmark.
 - The model card also names the teacher, the data, the GKD settings and the
   evaluation (`model_card.py`).
@@ -15,26 +17,23 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gkd_schema.models import RunConfig
+from gkd_schema.models.generation_section import GenerationSection
+from gkd_schema.runner.generation.backend import GenerationBackend
 from gkd_schema.runner.generation.on_policy import on_policy_decision
 from gkd_schema.runner.loss.distillation import compute_distillation_loss
-from gkd_schema.runner.preflight.trl_compat import gkd_classes, unwrap_for_generation
+from gkd_schema.runner.preflight.trl_compat import gkd_classes
 from gkd_schema.runner.train.fsdp_teacher import shard_teacher
+from gkd_schema.runner.train.generation_setup import student_backend, transformers_backend
 from gkd_schema.runner.train.model_card import render_card_section, with_card_section
+from gkd_schema.runner.train.on_policy_record import OnPolicyRecord
 
 _TrlGKDTrainer: Any = gkd_classes()[1]
 
-
-@dataclass
-class OnPolicyRecord:
-    """Decisions and generation time, per micro-batch."""
-
-    decisions: list[tuple[int, int, bool]] = field(default_factory=list)
-    generation_seconds: float = 0.0
+__all__ = ["GkdTrainer", "OnPolicyRecord"]
 
 
 class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
@@ -47,6 +46,7 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         top_k: int | None = None,
         top_k_tail: bool = True,
         run_config: RunConfig | None = None,
+        generation: GenerationSection | None = None,
         **kwargs: Any,
     ) -> None:
         """Build the trainer.
@@ -57,6 +57,7 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             top_k: `teacher.top_k` (None: the teacher's full vocabulary).
             top_k_tail: `teacher.top_k_tail`.
             run_config: The run's config, for the model card (None: TRL's card only).
+            generation: The `generation` section (None: transformers' `generate`).
             **kwargs: Passed to TRL's `GKDTrainer`.
         """
         super().__init__(*args, **kwargs)
@@ -74,6 +75,13 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         # so the cache is safe to use; TRL still asks for use_cache=False.
         self.generation_kwargs["use_cache"] = True
         self.generation_config.use_cache = True
+        self.generation_backend: GenerationBackend = student_backend(
+            self, generation, run_config.model if run_config else None
+        )
+        # seq_kd completions are the teacher's; it is not trained, so transformers samples it.
+        self._teacher_backend = transformers_backend(self, None)
+        self.on_policy.backend = self.generation_backend.name
+        self.on_policy.stats = self.generation_backend.stats
 
     def _next_micro_step(self) -> tuple[int, int]:
         """(optimizer step, micro-batch index within it) of the batch being trained."""
@@ -82,18 +90,13 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         self._micro = (step, micro)
         return step, micro
 
-    def _generate(self, model: Any, inputs: dict[str, Any], gc_kwargs: Any) -> None:
-        """Replace the batch's completions with ones `model` samples."""
+    def _generate(self, backend: GenerationBackend, model: Any, inputs: dict[str, Any]) -> None:
+        """Replace the batch's completions with ones `model` samples through `backend`."""
         started = time.perf_counter()
-        with unwrap_for_generation()(
-            model,
-            self.accelerator,
-            generation_kwargs=self.generation_kwargs,
-            gradient_checkpointing_kwargs=gc_kwargs,
-        ) as unwrapped:
-            ids, mask, labels = self.generate_on_policy_outputs(
-                unwrapped, inputs, self.generation_config
-            )
+        # The optimizer step is the weights' version: a backend with its own copy syncs when it moves.
+        ids, mask, labels = backend.generate(
+            model, inputs, self.generation_config, weights_version=self.state.global_step
+        )
         self.on_policy.generation_seconds += time.perf_counter() - started
         inputs["input_ids"], inputs["attention_mask"], inputs["labels"] = ids, mask, labels
 
@@ -105,9 +108,9 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         on_policy = on_policy_decision(self.args.seed, step, micro, self.lmbda)
         self.on_policy.decisions.append((step, micro, on_policy))
         if on_policy:
-            self._generate(model, inputs, self.args.gradient_checkpointing_kwargs)
+            self._generate(self.generation_backend, model, inputs)
         elif self.seq_kd:
-            self._generate(self.teacher_model, inputs, None)
+            self._generate(self._teacher_backend, self.teacher_model, inputs)
         # Skip TRL's training_step (it would flip its own coin); go to SFTTrainer's.
         return super(_TrlGKDTrainer, self).training_step(model, inputs, num_items_in_batch)
 

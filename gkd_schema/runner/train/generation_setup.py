@@ -1,0 +1,67 @@
+"""The trainer's generation backend, built from the run's `generation` section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gkd_schema.models.generation_section import GenerationSection
+from gkd_schema.models.model_section import ModelSection
+from gkd_schema.runner.generation.backend import GenerationBackend
+from gkd_schema.runner.generation.transformers_backend import TransformersBackend
+from gkd_schema.runner.generation.vllm_backend import VllmBackend
+from gkd_schema.runner.generation.vllm_engine import EngineSpec, kv_cache_bytes, start_engine
+from gkd_schema.runner.preflight.trl_compat import unwrap_for_generation
+
+
+def transformers_backend(trainer: Any, gradient_checkpointing_kwargs: Any) -> TransformersBackend:
+    """transformers' `generate` through TRL, as TRL's GKD trainer samples."""
+    return TransformersBackend(
+        trainer.generate_on_policy_outputs,
+        unwrap_for_generation(),
+        trainer.accelerator,
+        trainer.generation_kwargs,
+        gradient_checkpointing_kwargs,
+    )
+
+
+def engine_spec(trainer: Any, settings: GenerationSection, student: ModelSection | None) -> EngineSpec:
+    """The vLLM engine for the trainer's student: its checkpoint, dtype, device and batch."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    config = model.config
+    if hasattr(model, "get_base_model"):  # LoRA: the engine loads the base, then gets merged weights
+        config = model.get_base_model().config
+    args, vllm = trainer.args, settings.vllm
+    max_model_len = vllm.max_model_len or args.max_length
+    dtype = next(model.parameters()).dtype
+    if vllm.kv_cache_gib is not None:
+        kv_bytes = int(vllm.kv_cache_gib * (1 << 30))
+    else:
+        kv_bytes = kv_cache_bytes(config, args.per_device_train_batch_size, max_model_len, dtype.itemsize)
+    return EngineSpec(
+        model=config._name_or_path,
+        tokenizer=getattr(trainer.processing_class, "name_or_path", None) or config._name_or_path,
+        revision=student.revision if student else None,
+        dtype=str(dtype).removeprefix("torch."),
+        device="cuda" if trainer.accelerator.device.type == "cuda" else "cpu",
+        max_model_len=max_model_len,
+        max_num_seqs=args.per_device_train_batch_size,
+        gpu_memory_utilization=vllm.gpu_memory_utilization,
+        kv_cache_bytes=kv_bytes,
+        tensor_parallel_size=vllm.tensor_parallel_size,
+        enable_prefix_caching=vllm.enable_prefix_caching,
+        seed=args.seed,
+        trust_remote_code=bool(student and student.trust_remote_code),
+    )
+
+
+def student_backend(
+    trainer: Any, settings: GenerationSection | None, student: ModelSection | None
+) -> GenerationBackend:
+    """The backend that samples the student's on-policy completions."""
+    if settings is None or settings.backend == "transformers":
+        return transformers_backend(trainer, trainer.args.gradient_checkpointing_kwargs)
+    import torch
+
+    spec = engine_spec(trainer, settings, student)
+    threads = torch.get_num_threads() if spec.device == "cpu" else None
+    return VllmBackend(start_engine(spec, threads), trainer.accelerator.unwrap_model)

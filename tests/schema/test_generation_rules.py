@@ -1,0 +1,55 @@
+"""The `generation` section's cross-field rules, as `gkd validate` reports them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gkd_schema.config.validation import FileReport, validate_file
+
+
+@pytest.fixture
+def validate_text(tmp_path: Path):  # type: ignore[no-untyped-def]
+    def _validate(text: str, name: str) -> FileReport:
+        path = tmp_path / name
+        path.write_text(text)
+        return validate_file(path)
+
+    return _validate
+
+
+BASE = """\
+model:
+  name_or_path: Qwen/Qwen2.5-0.5B-Instruct
+gkd:
+  teacher_model_name_or_path: Qwen/Qwen2.5-1.5B-Instruct
+data:
+  train:
+    path: data/train.jsonl
+training:
+  output_dir: runs/x
+"""
+
+
+def test_vllm_settings_with_the_transformers_backend_are_a_warning_at_their_line(validate_text: Any) -> None:
+    report = validate_text(BASE + "generation:\n  vllm:\n    gpu_memory_utilization: 0.5\n", "cfg.yaml")
+    assert report.valid
+    warning = next(d for d in (report.errors + report.warnings) if d.type == "vllm_settings_unused")
+    assert warning.severity == "warning" and warning.loc == ("generation", "vllm") and warning.line == 12
+
+
+def test_the_default_generation_section_says_nothing(validate_text: Any) -> None:
+    for text in (BASE, BASE + "generation:\n  backend: transformers\n", BASE + "generation:\n  backend: vllm\n"):
+        report = validate_text(text, "cfg.yaml")
+        findings = report.errors + report.warnings
+        assert report.valid and not [d for d in findings if "vllm" in d.type], findings
+
+
+def test_seq_kd_with_vllm_is_an_error_naming_both_fixes(validate_text: Any) -> None:
+    report = validate_text(BASE.replace("-1.5B-Instruct\n", "-1.5B-Instruct\n  seq_kd: true\n  lmbda: 0.5\n")
+                           + "generation:\n  backend: vllm\n", "cfg.yaml")
+    error = next(d for d in (report.errors + report.warnings) if d.type == "seq_kd_needs_transformers_generation")
+    assert error.loc == ("gkd", "seq_kd") and error.line == 5
+    assert "`seq_kd: false`" in error.message and "`generation.backend: transformers`" in error.message
