@@ -1,6 +1,9 @@
 """The generation stage: where on-policy and `seq_kd` completions come from.
 
-Today gives the on-policy decision every process agrees on; the sampling itself is
-TRL's `generate_on_policy_outputs` with transformers' `generate`, called by the
-trainer. Generation backends (vLLM) belong here. Never imports another runner stage.
+Gives the on-policy decision every process agrees on (`on_policy.py`) and the backends
+the trainer samples through (`backend.py`, the interface): transformers' `generate`
+through TRL (`transformers_backend.py`) and a vLLM engine colocated in the training
+process (`vllm_engine.py` starts it, `vllm_sync.py` hands it the student's weights,
+`vllm_backend.py` samples, `completions.py` turns its token lists into TRL's tensors).
+Imports vLLM only inside functions, and never another runner stage.
 """

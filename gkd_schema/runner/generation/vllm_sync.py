@@ -45,7 +45,7 @@ def current_weights(model: Any) -> Iterator[list[tuple[str, Any]]]:
     if not _is_peft(model):
         yield [(_checkpoint_name(n), p.detach()) for n, p in model.named_parameters(remove_duplicate=False)]
         return
-    adapter_marker = f"{model.prefix}" if hasattr(model, "prefix") else "lora_"
+    adapter_marker = getattr(model, "prefix", "lora_")
     model.merge_adapter()
     try:
         yield [
