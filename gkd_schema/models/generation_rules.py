@@ -32,9 +32,29 @@ def _vllm_settings_unused(cfg: RunSections) -> Iterator[Finding]:
         )
 
 
+_COLOCATE_ONLY = ("gpu_memory_utilization", "kv_cache_gib", "tensor_parallel_size", "max_model_len",
+                  "enable_prefix_caching")
+
+
+def _colocate_settings_in_server_mode(cfg: RunSections) -> Iterator[Finding]:
+    vllm = cfg.generation.vllm
+    if cfg.generation.backend != "vllm" or vllm.mode != "server":
+        return
+    for key in _COLOCATE_ONLY:
+        if key in vllm.model_fields_set:
+            yield Finding(
+                ("generation", "vllm", key),
+                f"`{key}` configures a colocated engine; a server takes its own from its command "
+                "line (docs/running.md); remove it",
+                "vllm_colocate_setting_in_server_mode",
+                "warning",
+            )
+
+
 def _max_model_len(cfg: RunSections) -> Iterator[Finding]:
     limit = cfg.generation.vllm.max_model_len
-    if cfg.generation.backend == "vllm" and limit is not None and limit < cfg.training.max_length:
+    colocated = cfg.generation.backend == "vllm" and cfg.generation.vllm.mode == "colocate"
+    if colocated and limit is not None and limit < cfg.training.max_length:
         yield Finding(
             ("generation", "vllm", "max_model_len"),
             f"`max_model_len: {limit}` is shorter than `training.max_length` "
@@ -49,4 +69,5 @@ GENERATION_RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _seq_kd_with_vllm,
     _vllm_settings_unused,
     _max_model_len,
+    _colocate_settings_in_server_mode,
 )

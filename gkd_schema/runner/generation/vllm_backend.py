@@ -7,31 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 from gkd_schema.runner.generation.backend import GenerationStats, count_completion_tokens
-from gkd_schema.runner.generation.completions import completion_batch, prompt_token_lists, stop_ids
+from gkd_schema.runner.generation.completions import completion_batch, prompt_token_lists
+from gkd_schema.runner.generation.sampling import sampling_settings
 from gkd_schema.runner.generation.vllm_sync import push_weights
 
 
 def sampling_params(generation_config: Any) -> Any:
-    """vLLM `SamplingParams` that sample as transformers would with `generation_config`.
-
-    Only the config's stop tokens end a completion (`ignore_eos` keeps vLLM from adding
-    the tokenizer's), and nothing is decoded: the ids are what is trained on.
-    """
+    """vLLM `SamplingParams` for the run's settings; nothing is decoded: the ids are what is trained on."""
     from vllm import SamplingParams
 
-    greedy = not getattr(generation_config, "do_sample", False)
-    return SamplingParams(
-        n=1,
-        max_tokens=generation_config.max_new_tokens,
-        temperature=0.0 if greedy else float(generation_config.temperature),
-        top_k=int(generation_config.top_k or 0),
-        top_p=float(generation_config.top_p if generation_config.top_p is not None else 1.0),
-        min_p=float(getattr(generation_config, "min_p", None) or 0.0),
-        repetition_penalty=float(getattr(generation_config, "repetition_penalty", None) or 1.0),
-        stop_token_ids=stop_ids(generation_config.eos_token_id),
-        ignore_eos=True,
-        detokenize=False,
-    )
+    return SamplingParams(**sampling_settings(generation_config), detokenize=False)
 
 
 class VllmBackend:

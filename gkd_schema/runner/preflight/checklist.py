@@ -23,6 +23,7 @@ from gkd_schema.runner.preflight.precision import detect_device
 from gkd_schema.runner.preflight.resume_drift import check_resume_drift
 from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError, plan_run
 from gkd_schema.runner.preflight.vllm_check import check_vllm
+from gkd_schema.runner.preflight.vllm_server_check import check_vllm_server
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,33 @@ CHECKS: tuple[Check, ...] = (
     Check("... and one training process", "vllm_single_process_only", "error", "same"),
     Check("... and no 4-bit (QLoRA) student", "vllm_qlora_unsupported", "error", "same"),
     Check(
-        "... and an engine on one device",
+        "... and a colocated engine on one device",
         "vllm_tensor_parallel_unsupported",
         "error",
         "`generation.vllm.tensor_parallel_size`",
+    ),
+    Check(
+        "`mode: server`: the server answers (within `connect_timeout_s`)",
+        "vllm_server_unreachable",
+        "error",
+        "`generation.vllm.server_url`",
+    ),
+    Check("... in time", "vllm_server_timeout", "error", "same"),
+    Check("... as a vLLM server does (JSON, token ids)", "vllm_server_bad_reply", "error", "same"),
+    Check(
+        "... serves the student (`/v1/models`: its path, or `--served-model-name`)",
+        "vllm_server_serves_another_model",
+        "error",
+        "same",
+    ),
+    Check("... tokenizes a probe text as the student's tokenizer does", "vllm_server_tokenizer_mismatch", "error",
+          "same"),
+    Check("... accepts `training.max_length` tokens", "vllm_server_max_model_len_too_short", "error", "same"),
+    Check(
+        "... has the endpoints weight syncs use (`VLLM_SERVER_DEV_MODE=1`)",
+        "vllm_server_refused",
+        "error",
+        "same",
     ),
     Check(
         "Each `report_to` tracker is installed (the error names its pip extra)",
@@ -298,6 +322,8 @@ def check_run(
     with guarded("vLLM and the device it generates on", ("generation", "backend"), out):
         device_kind = plan.device.kind if plan is not None else detect_device().kind
         out += check_vllm(config, base_dir=base_dir, device_kind=device_kind)
+    with guarded("the vLLM server", ("generation", "vllm", "server_url"), out):
+        out += check_vllm_server(config, base_dir=base_dir)
     with guarded("the Hub token", ("training", "push_to_hub"), out):
         out += check_push(config.training, hub)
     if plan is not None:

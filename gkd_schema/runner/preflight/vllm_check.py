@@ -70,6 +70,31 @@ def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str) -> list[D
     generation = config.generation
     if generation.backend != "vllm":
         return []
+    out = _colocated(config, base_dir, device_kind) if generation.vllm.mode == "colocate" else []
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        out.append(
+            Diagnostic(
+                BACKEND_LOC,
+                "vLLM generation runs with a single training process in this version of gkd, and this "
+                "run has several; run one process, or use `generation.backend: transformers`",
+                "vllm_single_process_only",
+            )
+        )
+    if config.peft is not None and config.peft.load_in_4bit:
+        out.append(
+            Diagnostic(
+                BACKEND_LOC,
+                "a 4-bit (QLoRA) student cannot hand merged weights to vLLM; use `generation.backend: "
+                "transformers` with `peft.load_in_4bit`, or LoRA without it",
+                "vllm_qlora_unsupported",
+            )
+        )
+    return out
+
+
+def _colocated(config: RunConfig, base_dir: Path, device_kind: str) -> list[Diagnostic]:
+    """What an engine inside the training process needs: vLLM here, a device it runs on, one device."""
+    generation = config.generation
     out: list[Diagnostic] = []
     if not vllm_installed():
         out.append(
@@ -97,24 +122,6 @@ def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str) -> list[D
                 f"`tensor_parallel_size: {tensor_parallel}`: a colocated engine spans one device in this "
                 "version of gkd; set it to 1",
                 "vllm_tensor_parallel_unsupported",
-            )
-        )
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        out.append(
-            Diagnostic(
-                BACKEND_LOC,
-                "a colocated vLLM engine runs in a single training process in this version of gkd, and this "
-                "run has several; run one process, or use `generation.backend: transformers`",
-                "vllm_single_process_only",
-            )
-        )
-    if config.peft is not None and config.peft.load_in_4bit:
-        out.append(
-            Diagnostic(
-                BACKEND_LOC,
-                "a 4-bit (QLoRA) student cannot hand merged weights to vLLM; use `generation.backend: "
-                "transformers` with `peft.load_in_4bit`, or LoRA without it",
-                "vllm_qlora_unsupported",
             )
         )
     if device_kind == "cpu":

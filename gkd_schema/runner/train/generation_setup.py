@@ -6,10 +6,12 @@ from typing import Any
 
 from gkd_schema.models.generation_section import GenerationSection
 from gkd_schema.models.model_section import ModelSection
+from gkd_schema.runner.clients.vllm_server import VllmServer
 from gkd_schema.runner.generation.backend import GenerationBackend
 from gkd_schema.runner.generation.transformers_backend import TransformersBackend
 from gkd_schema.runner.generation.vllm_backend import VllmBackend
 from gkd_schema.runner.generation.vllm_engine import EngineSpec, kv_cache_bytes, start_engine
+from gkd_schema.runner.generation.vllm_server_backend import VllmServerBackend
 from gkd_schema.runner.preflight.trl_compat import unwrap_for_generation
 
 
@@ -62,6 +64,18 @@ def student_backend(
         return transformers_backend(trainer, trainer.args.gradient_checkpointing_kwargs)
     import torch
 
+    if settings.vllm.mode == "server":
+        return _server_backend(trainer, settings)
     spec = engine_spec(trainer, settings, student)
     threads = torch.get_num_threads() if spec.device == "cpu" else None
     return VllmBackend(start_engine(spec, threads), trainer.accelerator.unwrap_model)
+
+
+def _server_backend(trainer: Any, settings: GenerationSection) -> VllmServerBackend:
+    """A client of the server the user started; preflight has checked it serves the student."""
+    vllm = settings.vllm
+    assert vllm.server_url is not None  # the section's validator requires it in server mode
+    server = VllmServer(vllm.server_url, vllm.connect_timeout_s, vllm.request_timeout_s)
+    # Requests name the model as the server does; it serves one (preflight checked which).
+    model_name = server.models()[0].id
+    return VllmServerBackend(server, model_name, trainer.accelerator.unwrap_model)

@@ -1,0 +1,60 @@
+"""`gkd run` in server mode, as a user runs it: a real server, the real CLI, and the server dying mid-run."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runs import gkd, gkd_command, llama_models, write_config
+from server import RunningServer, stop, vllm_server
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return llama_models(tmp_path_factory.mktemp("server-run"))
+
+
+@pytest.fixture(scope="module")
+def served(models: tuple[Path, Path]) -> Iterator[RunningServer]:
+    with vllm_server(models[1], models[1].parent / "server.log") as running:
+        yield running
+
+
+def _config(tmp_path: Path, models: tuple[Path, Path], url: str, **training: Any) -> Path:
+    generation = {"backend": "vllm", "vllm": {"mode": "server", "server_url": url, "request_timeout_s": 60}}
+    return write_config(tmp_path / "cfg.yaml", teacher=models[0], student=models[1], generation=generation, **training)
+
+
+def test_ten_on_policy_steps_generate_on_the_server(
+    served: RunningServer, models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    done = gkd("run", str(_config(tmp_path, models, served.url)), cwd=tmp_path, threads=1)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert f"generation vLLM server at {served.url}; weights reloaded there" in done.stdout
+    summary = done.stdout.split("gkd run: finished", 1)[1]
+    assert "on-policy  10 of 10 micro-batches" in summary
+    assert "generation vllm-server:" in summary and "(10 syncs)" in summary
+
+
+def test_a_server_that_dies_mid_run_stops_the_run_with_its_checkpoints_whole(
+    served: RunningServer, models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Last in the module: it stops the module's server.
+    cfg = _config(tmp_path, models, served.url, max_steps=400, save_steps=2)
+    run = subprocess.Popen(gkd_command("run", str(cfg), threads=1), cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    checkpoint = tmp_path / "out" / "checkpoint-2"
+    deadline = time.monotonic() + 300
+    while not (checkpoint / "trainer_state.json").exists():
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.2)
+    stop(served.process)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 1, out + err
+    assert "training failed at step" in err and "cannot be reached" in err, err[-3000:]
+    assert "is complete; continue with `training.resume: auto`" in err
+    assert (checkpoint / "trainer_state.json").is_file()
