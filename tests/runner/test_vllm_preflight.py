@@ -82,3 +82,12 @@ def test_the_transformers_backend_needs_none_of_it(write_config: Any, tmp_path: 
 )
 def test_head_dim_reads_explicit_and_derived_sizes(config: dict[str, Any], size: int | None) -> None:
     assert head_dim(config) == size
+
+
+def test_gkd_run_with_several_processes_is_refused_before_it_launches(write_config: Any, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, generation={"backend": "vllm", "vllm": {"mode": "server", "server_url": "http://127.0.0.1:9"}})
+    result = CliRunner().invoke(app, ["run", str(cfg), "--num-processes", "2", "--format", "json"])
+    assert result.exit_code == 1
+    errors = json.loads(result.stderr or result.output)["files"][0]["errors"]
+    assert "vllm_single_process_only" in {e["type"] for e in errors}
+    assert not (tmp_path / "out").exists()

@@ -65,13 +65,13 @@ def _cpu_head_dim(config: RunConfig, base_dir: Path) -> list[Diagnostic]:
     ]
 
 
-def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str) -> list[Diagnostic]:
+def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str, num_processes: int = 1) -> list[Diagnostic]:
     """Errors for a vLLM backend this machine or this run cannot use; nothing otherwise."""
     generation = config.generation
     if generation.backend != "vllm":
         return []
     out = _colocated(config, base_dir, device_kind) if generation.vllm.mode == "colocate" else []
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if max(num_processes, int(os.environ.get("WORLD_SIZE", "1"))) > 1:
         out.append(
             Diagnostic(
                 BACKEND_LOC,
