@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from transformers import (
     AutoTokenizer,
-    Olmo2Config,
-    Olmo2ForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
     PreTrainedTokenizerBase,
 )
 
@@ -40,9 +40,13 @@ SEED = 1234
 ALPHABET = "abcdefghij"
 LENGTHS = range(3, 7)
 N_TRAIN, N_EVAL = 2000, 200
-# Sizes chosen so both checkpoints together stay far below the 10 MB budget.
-TEACHER = {"hidden_size": 128, "num_layers": 3}
-STUDENT = {"hidden_size": 64, "num_layers": 2}
+# Sizes chosen so both checkpoints together stay far below the 10 MB budget. Both are
+# Llama models with a head dimension of 32, so vLLM (also its CPU build, whose attention
+# needs a head dimension of at least 32) can generate with them natively: vLLM serves
+# some other architectures (OLMo-2 among them) through its transformers fallback, which
+# patches transformers' model class in-process and breaks training that class there.
+TEACHER = {"hidden_size": 128, "num_layers": 3, "num_heads": 4, "num_kv_heads": 2}
+STUDENT = {"hidden_size": 64, "num_layers": 2, "num_heads": 2, "num_kv_heads": 1}
 TEACHER_STEPS, STUDENT_STEPS = 600, 400
 # Both models are trained with label smoothing (real language models are rarely
 # certain): a student that is 100% sure of a wrong token gets almost no gradient from
@@ -60,22 +64,24 @@ def build_tokenizer(out_dir: Path) -> PreTrainedTokenizerBase:
     return AutoTokenizer.from_pretrained(str(tiny_models.build_tokenizer(out_dir)))
 
 
-def new_model(tok: PreTrainedTokenizerBase, hidden_size: int, num_layers: int) -> Olmo2ForCausalLM:
-    """A randomly initialised OLMo-2 model (its tokenizer class stays the generic one)."""
-    config = Olmo2Config(
+def new_model(
+    tok: PreTrainedTokenizerBase, hidden_size: int, num_layers: int, num_heads: int, num_kv_heads: int
+) -> LlamaForCausalLM:
+    """A randomly initialised Llama model (its tokenizer stays the generic character one)."""
+    config = LlamaConfig(
         vocab_size=len(tok),
         hidden_size=hidden_size,
         intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
         max_position_embeddings=64,
         tie_word_embeddings=True,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
         bos_token_id=None,
     )
-    model = Olmo2ForCausalLM(config)
+    model = LlamaForCausalLM(config)
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.bos_token_id = None
@@ -118,7 +124,7 @@ def encode(tok: PreTrainedTokenizerBase, rows: list[dict[str, Any]]) -> dict[str
 
 
 def train(
-    model: Olmo2ForCausalLM,
+    model: LlamaForCausalLM,
     tok: PreTrainedTokenizerBase,
     task: str,
     steps: int,
@@ -156,7 +162,7 @@ def train(
 
 
 @torch.no_grad()
-def accuracy(model: Olmo2ForCausalLM, tok: PreTrainedTokenizerBase, rows: list[dict[str, Any]]) -> float:
+def accuracy(model: LlamaForCausalLM, tok: PreTrainedTokenizerBase, rows: list[dict[str, Any]]) -> float:
     """Exact-match accuracy of greedy answers."""
     tok.padding_side = "left"
     prompts = [

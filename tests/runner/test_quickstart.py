@@ -133,12 +133,13 @@ def test_a_top_k_teacher_distils_the_quickstart(tmp_path: Path, monkeypatch: pyt
     result = _run_quickstart(
         run_dir,
         monkeypatch,
-        {"training.max_steps": "60", "training.eval_steps": "60", "training.save_strategy": "no",
+        {"training.max_steps": "150", "training.eval_steps": "150", "training.save_strategy": "no",
          "teacher.top_k": "4", "gkd.loss_implementation": "fused"},
     )
     assert "on the teacher's top 4 tokens (plus a tail bucket)" in result.output
     saved = json.loads((run_dir / "gkd_eval.json").read_text())
     before, after = saved["before"]["models"][1], saved["after"]["models"][1]
-    # 60 of the quickstart's 1,000 steps: the full-vocabulary reverse KL, which the top-K
-    # loss only approximates, falls to well under half.
+    # 150 of the quickstart's 1,000 steps: the full-vocabulary reverse KL, which the top-K
+    # loss only approximates, falls to well under half (measured 4.157 -> 1.501; after 60
+    # steps it had only reached 3.494).
     assert after["own"]["reverse_kl"] < 0.5 * before["own"]["reverse_kl"], (before, after)
