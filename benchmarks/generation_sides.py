@@ -34,8 +34,10 @@ ROWS = 64
 
 def build_assets(workdir: Path) -> None:
     """Tiny float32 Llama teacher and student, and 64 chat conversations (once)."""
+    import importlib
+
     sys.path.insert(0, str(ROOT / "tests"))
-    import tiny_models
+    tiny_models = importlib.import_module("tiny_models")
 
     for name, spec in (("teacher", TEACHER), ("student", STUDENT)):
         if not (workdir / name / "config.json").exists():
@@ -78,8 +80,10 @@ def _generation_config(tokenizer: Any, max_new: int) -> Any:
     """
     from transformers import GenerationConfig
 
-    return GenerationConfig(max_new_tokens=max_new, do_sample=True, use_cache=True,
-                            pad_token_id=tokenizer.pad_token_id, eos_token_id=None, **SAMPLING)
+    return GenerationConfig(  # type: ignore[no-untyped-call]
+        max_new_tokens=max_new, do_sample=True, use_cache=True, pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=None, **SAMPLING,
+    )
 
 
 def _setup(workdir: Path, threads: int) -> tuple[Any, Any]:
@@ -221,12 +225,12 @@ def _pieces(workdir: Path, backend: Any, model: Any, tokenizer: Any, repeats: in
         "prompt lists + TokensPrompt": lambda: [
             TokensPrompt(prompt_token_ids=ids) for ids in prompt_token_lists(*inputs.values())
         ],
-        "completion_batch": lambda: completion_batch(*inputs.values(), lists, pad_token_id=config.pad_token_id,
-                                                     eos_token_id=config.eos_token_id),
+        "completion_batch": lambda: completion_batch(inputs["prompts"], inputs["prompt_attention_mask"], lists,
+                                                     pad_token_id=config.pad_token_id, eos_token_id=None),
         "sync: list the parameters": listing,
         "sync: reload_weights": weights,
         "sync: reset_prefix_cache": llm.reset_prefix_cache,
-        "llm.generate": lambda: llm.generate(requests, params, use_tqdm=False),
+        "llm.generate, prefix cache warm": lambda: llm.generate(requests, params, use_tqdm=False),
     }
     return {name: statistics.median(_clock(fn, 2, repeats)) for name, fn in pieces.items()}
 
@@ -316,7 +320,7 @@ class Counters:
 
         counters = self
 
-        class Clock(TrainerCallback):  # type: ignore[misc]
+        class Clock(TrainerCallback):
             def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
                 counters.begins.append(time.perf_counter())
 

@@ -140,8 +140,9 @@ class GenerationSection(StrictModel):
         default="transformers",
         description=(
             "`transformers` (default): transformers' `generate` on the student. `vllm`: a vLLM "
-            f"engine, several times faster for long completions. Install on a GPU machine: "
-            f"`{VLLM_INSTALL_GPU}`; on a CPU machine: `{VLLM_INSTALL_CPU}` (docs/running.md)."
+            "engine, which peers report several times faster on GPUs at billion-parameter scale "
+            "(on a CPU with tiny models it was not faster: benchmarks/README.md). Install on a GPU "
+            f"machine: `{VLLM_INSTALL_GPU}`; on a CPU machine: `{VLLM_INSTALL_CPU}` (docs/running.md)."
         ),
     )
     vllm: VllmSettings = Field(
