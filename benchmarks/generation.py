@@ -15,7 +15,7 @@ interleaved. Two parts (sides in `generation_sides.py` and below):
    transformers backend), `gkd-vllm` (`generation.backend: vllm`), `trl-gkd` (TRL's
    GKDTrainer with its defaults) and `trl-distill` (TRL's DistillationTrainer with its
    defaults, beta 0.5). Step time is wall time from one step end to the next;
-   class-level timers and decoder hooks (`generation_sides.Counters`) split it up.
+   class-level timers and decoder hooks (`generation_counters.Counters`) split it up.
 
 A side runs again (up to `--attempts` times) when other processes kept more than
 0.15 cores busy on average while it ran; before each side the script waits for the
@@ -42,8 +42,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from generation_counters import Counters
 from generation_server import gen_vllm_server
-from generation_sides import GEN_SIDES, SHAPES, Counters, build_assets
+from generation_sides import GEN_SIDES, SHAPES, build_assets
 
 GEN_SIDES = {**GEN_SIDES, "vllm-server": gen_vllm_server}
 
