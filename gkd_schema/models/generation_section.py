@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import Problem, StrictModel, raise_problems
+from gkd_schema.models.base import StrictModel, raise_problems
+from gkd_schema.models.server_url import SERVER_URL_PATTERN, server_url_problems, server_url_schema
 
 VLLM_INSTALL_GPU = "pip install 'gkd[vllm]'"
 VLLM_INSTALL_CPU = "bash scripts/install-vllm-cpu.sh"
@@ -30,19 +30,7 @@ class VllmSettings(StrictModel):
 
     # The schema form of `_server_url_matches_mode`, so editors flag what it rejects.
     model_config = StrictModel.model_config | ConfigDict(
-        json_schema_extra={
-            "allOf": [
-                {
-                    "if": {"properties": {"mode": {"const": "server"}}, "required": ["mode"]},
-                    "then": {
-                        "required": ["server_url"],
-                        "properties": {"server_url": {"type": "string", "errorMessage": _URL_NEEDED}},
-                        "errorMessage": _URL_NEEDED,
-                    },
-                    "else": {"properties": {"server_url": {"type": "null", "errorMessage": _URL_UNUSED}}},
-                }
-            ]
-        }
+        json_schema_extra={"allOf": [server_url_schema("mode", _URL_NEEDED, _URL_UNUSED)]}
     )
 
     mode: Literal["colocate", "server"] = Field(
@@ -57,7 +45,7 @@ class VllmSettings(StrictModel):
     )
     server_url: str | None = Field(
         default=None,
-        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        pattern=SERVER_URL_PATTERN,
         description=(
             "With `mode: server`: the server's address, e.g. `http://127.0.0.1:8000` "
             "(required there, and read nowhere else)."
@@ -122,14 +110,12 @@ class VllmSettings(StrictModel):
 
     @model_validator(mode="after")
     def _server_url_matches_mode(self) -> Self:
-        problems: list[Problem] = []
-        if self.mode == "server" and self.server_url is None:
-            error = PydanticCustomError("vllm_server_url_missing", _URL_NEEDED + " (e.g. `http://127.0.0.1:8000`)")
-            problems.append((("mode",), error))
-        if self.mode == "colocate" and self.server_url is not None:
-            error = PydanticCustomError("vllm_server_url_unused", _URL_UNUSED)
-            problems.append((("server_url",), error))
-        raise_problems(self, problems)
+        raise_problems(
+            self,
+            server_url_problems(
+                "mode", self.mode, self.server_url, needed=_URL_NEEDED, unused=_URL_UNUSED, prefix="vllm"
+            ),
+        )
         return self
 
 

@@ -14,6 +14,7 @@ from pathlib import PurePath
 from gkd_schema.models.generation_rules import GENERATION_RULES
 from gkd_schema.models.identifiers import HUB_REPO_ID_SCHEMA_PATTERN
 from gkd_schema.models.rule_types import Finding, RunSections
+from gkd_schema.models.teacher_rules import TEACHER_RULES
 from gkd_schema.models.training_section import TrainingSection
 
 __all__ = ["RULES", "Finding", "RunSections", "check_rules"]
@@ -178,6 +179,7 @@ RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _hub_settings_without_push,
     _push_target,
     *GENERATION_RULES,
+    *TEACHER_RULES,
 )
 
 

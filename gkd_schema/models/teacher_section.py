@@ -1,27 +1,80 @@
 """The optional `teacher` section: what of the teacher's distribution the loss sees.
 
 `gkd` keeps naming the teacher (`teacher_model_name_or_path`, as TRL's `GKDConfig`
-does); this section says how its distribution reaches the loss. Later backends (a
-teacher server, a cross-tokenizer teacher) add their keys here.
+does); this section says how its distribution reaches the loss: from the teacher loaded
+beside the student (`backend: local`), or from a vLLM server that holds it on its own
+GPUs and answers with its top-K log-probabilities (`backend: server`).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal, Self
 
-from gkd_schema.models.base import StrictModel
+from pydantic import ConfigDict, Field, model_validator
+
+from gkd_schema.models.base import StrictModel, raise_problems
+from gkd_schema.models.server_url import SERVER_URL_PATTERN, server_url_problems, server_url_schema
+
+_URL_NEEDED = "`backend: server` needs `server_url`, the address of the teacher's vLLM server"
+_URL_UNUSED = "`server_url` is read only with `backend: server`; set `backend: server` or remove it"
 
 TOP_K_DESCRIPTION = (
     "Distil against the teacher's top K log-probabilities per token instead of its full "
     "vocabulary: the teacher then keeps K values and ids per token, never its full "
     "logits. `null` (default): the full vocabulary. At most the vocabulary size "
-    "(`gkd validate --deep` checks it). Needs `gkd.loss_implementation` `chunked` or `fused`."
+    "(`gkd validate --deep` checks it). Needs `gkd.loss_implementation` `chunked` or `fused`. "
+    "Required with `backend: server`, where the server's `--max-logprobs` (vLLM's default: 20) caps it."
 )
 
 
 class TeacherSection(StrictModel):
     """How the teacher's distribution reaches the loss."""
 
+    # The schema form of `_server_url_matches_backend`, so editors flag what it rejects.
+    model_config = StrictModel.model_config | ConfigDict(
+        json_schema_extra={"allOf": [server_url_schema("backend", _URL_NEEDED, _URL_UNUSED)]}
+    )
+
+    backend: Literal["local", "server"] = Field(
+        default="local",
+        description=(
+            "`local` (default): the teacher is loaded beside the student and runs its forward "
+            "pass in the training process. `server`: it runs behind vLLM's OpenAI-compatible "
+            "server on its own devices (`server_url`), which returns its top `top_k` "
+            "log-probabilities at every position; it is never loaded here "
+            "(docs/running.md shows the command)."
+        ),
+    )
+    server_url: str | None = Field(
+        default=None,
+        pattern=SERVER_URL_PATTERN,
+        description=(
+            "With `backend: server`: the teacher server's address, e.g. `http://127.0.0.1:8001` "
+            "(required there, and read nowhere else)."
+        ),
+    )
+    connect_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="With `backend: server`: seconds to wait for the server to accept a connection.",
+    )
+    request_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "With `backend: server`: seconds to wait for the teacher's log-probs of one batch "
+            "(after two retries the run stops; its last checkpoint stays complete)."
+        ),
+    )
+    prefetch: bool = Field(
+        default=True,
+        description=(
+            "With `backend: server`: ask for the teacher's answer for a batch as soon as its "
+            "tokens are known (the next step's dataset batches while this step trains; an "
+            "on-policy batch while the student runs its forward pass). `false`: ask only when "
+            "the loss needs it (for measuring what prefetching saves)."
+        ),
+    )
     top_k: int | None = Field(default=None, ge=1, description=TOP_K_DESCRIPTION)
     top_k_tail: bool = Field(
         default=True,
@@ -32,3 +85,13 @@ class TeacherSection(StrictModel):
             "mass the student puts elsewhere)."
         ),
     )
+
+    @model_validator(mode="after")
+    def _server_url_matches_backend(self) -> Self:
+        raise_problems(
+            self,
+            server_url_problems(
+                "backend", self.backend, self.server_url, needed=_URL_NEEDED, unused=_URL_UNUSED, prefix="teacher"
+            ),
+        )
+        return self

@@ -28,9 +28,13 @@ def write_config(
     student: Path,
     generation: dict[str, Any],
     tokenizer: Path | None = None,
+    sections: dict[str, dict[str, Any]] | None = None,
     **training: Any,
 ) -> Path:
-    """A 10-step, fully on-policy run config of the tiny models at `path`."""
+    """A 10-step, fully on-policy run config of the tiny models at `path`.
+
+    `sections` updates (or adds) whole sections key by key: `{"teacher": {...}, "gkd": {...}}`.
+    """
     data = tiny_models.write_messages_jsonl(path.parent / "train.jsonl", rows=16)
     config = {
         "model": {
@@ -59,6 +63,8 @@ def write_config(
             **training,
         },
     }
+    for name, keys in (sections or {}).items():
+        config[name] = {**config.get(name, {}), **keys}
     with path.open("w") as fh:
         YAML().dump(config, fh)
     return path

@@ -14,10 +14,14 @@ positions labelled -100 (prompt and padding) are ignored. Only the loss differs:
 - `chunked` or `fused` with `teacher.top_k`: the teacher's top K per token, taken from
   its hidden states a chunk at a time (`topk_teacher`), against the student's softmax
   coarsened onto those K and a tail bucket (`jsd_topk`).
+- `served_top_k`: the teacher's top K come from elsewhere (a teacher server); the local
+  teacher is not run, and the answer is collected only after the student's forward
+  pass, so a request in flight overlaps it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -46,6 +50,7 @@ def compute_distillation_loss(
     top_k_tail: bool = True,
     num_items_in_batch: int | torch.Tensor | None = None,
     return_outputs: bool = False,
+    served_top_k: Callable[[], TeacherTopK] | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, Any]:
     """The GKD loss of one batch, as TRL 1.16's `GKDTrainer.compute_loss` computes it.
 
@@ -64,6 +69,9 @@ def compute_distillation_loss(
         num_items_in_batch: Global count of unmasked tokens under gradient
             accumulation; the loss is then the sum divided by it.
         return_outputs: Also return the student's outputs.
+        served_top_k: With `top_k`: returns the teacher's top K (at least `top_k` entries
+            per position, over the batch's positions); called after the student's forward
+            pass. `teacher_model` is then not used.
 
     Returns:
         The scalar loss, or `(loss, student_outputs)`. With `fused` and `liger` the
@@ -89,6 +97,7 @@ def compute_distillation_loss(
             top_k=top_k,
             tail=top_k_tail,
             num_items_in_batch=num_items_in_batch,
+            served=served_top_k,
         )
         _empty_device_cache()
         return (loss, student_outputs) if return_outputs else loss
@@ -178,6 +187,7 @@ def _top_k_loss(
     top_k: int,
     tail: bool,
     num_items_in_batch: int | torch.Tensor | None,
+    served: Callable[[], TeacherTopK] | None,
 ) -> tuple[torch.Tensor, Any]:
     """The loss against the teacher's top K, the student side through `implementation`."""
     if implementation not in TOP_K_IMPLEMENTATIONS:
@@ -185,19 +195,29 @@ def _top_k_loss(
             f"teacher.top_k needs gkd.loss_implementation {' or '.join(TOP_K_IMPLEMENTATIONS)}, not {implementation}"
         )
     labels = shift_labels(inputs["labels"])
-    teacher = _local_teacher_top_k(teacher_model, inputs, labels, top_k, temperature)
+
+    def teacher() -> TeacherTopK:
+        if served is None:
+            return _local_teacher_top_k(teacher_model, inputs, labels, top_k, temperature)
+        return served()
+
+    local = served is None
     common: dict[str, Any] = {
         "tail": tail,
         "beta": beta,
         "temperature": temperature,
         "num_items_in_batch": num_items_in_batch,
     }
+    # A local teacher runs first, so its activations are freed before the student's exist;
+    # a served one is collected last, so its request overlaps the student's forward pass.
+    early = teacher() if local else None
     if implementation == "fused":
         outputs, hidden, head = final_hidden(model, inputs, grad=True)
-        loss = fused_linear_topk_jsd_loss(hidden, head.weight, teacher, labels, student_bias=head.bias, **common)
+        top = early or teacher()
+        loss = fused_linear_topk_jsd_loss(hidden, head.weight, top, labels, student_bias=head.bias, **common)
         return loss, outputs
     outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-    return topk_generalized_jsd_loss(outputs.logits, teacher, labels, **common), outputs
+    return topk_generalized_jsd_loss(outputs.logits, early or teacher(), labels, **common), outputs
 
 
 def _local_teacher_top_k(

@@ -72,8 +72,12 @@ def _check_models(
         config.model.name_or_path, loc=STUDENT_LOC, base_dir=base_dir, revision=config.model.revision
     )
     out += found
+    # A served teacher is loaded by its server: here only its config and tokenizer are read.
     teacher_found, found = locate_model(
-        config.gkd.teacher_model_name_or_path, loc=TEACHER_LOC, base_dir=base_dir
+        config.gkd.teacher_model_name_or_path,
+        loc=TEACHER_LOC,
+        base_dir=base_dir,
+        need_weights=config.teacher.backend != "server",
     )
     out += found
     student = teacher = None

@@ -23,6 +23,7 @@ from gkd_schema.runner.preflight.output_dir import check_resume
 from gkd_schema.runner.preflight.precision import detect_device
 from gkd_schema.runner.preflight.resume_drift import check_resume_drift
 from gkd_schema.runner.preflight.run_plan import RunPlan, RunSetupError, plan_run
+from gkd_schema.runner.preflight.teacher_server_check import check_teacher_server
 from gkd_schema.runner.preflight.vllm_check import check_vllm
 from gkd_schema.runner.preflight.vllm_server_check import check_vllm_server
 
@@ -111,6 +112,8 @@ def check_run(
         out += check_vllm(config, base_dir=base_dir, device_kind=device_kind, num_processes=num_processes)
     with guarded("the vLLM server", ("generation", "vllm", "server_url"), out):
         out += check_vllm_server(config, base_dir=base_dir)
+    with guarded("the teacher server", ("teacher", "server_url"), out):
+        out += check_teacher_server(config, base_dir=base_dir)
     with guarded("the Hub token", ("training", "push_to_hub"), out):
         out += check_push(config.training, hub)
     if plan is not None:

@@ -65,12 +65,16 @@ def estimate_run_memory(
         The estimate per device, term by term.
     """
     student_count = count_parameters(student.directory, student.config)
-    teacher_count = count_parameters(teacher.directory, teacher.config)
+    # A served teacher holds no memory here (its folder may not even have weights).
+    served = config.teacher.backend == "server"
+    teacher_count = None if served else count_parameters(teacher.directory, teacher.config)
     vocab = vocab_size(student.config)
-    if student_count is None or teacher_count is None or vocab is None:
+    if student_count is None or (teacher_count is None and not served) or vocab is None:
         return None
     on_gpu = bool(device and device.accelerator)
     teacher_dtype = str(config.gkd.teacher_model_init_kwargs.get("dtype", "auto"))
+    teacher_params = teacher_count.params if teacher_count is not None else 0
+    teacher_bytes = _load_bytes(teacher_dtype, "teacher", teacher, teacher_count, on_gpu) if teacher_count else 0.0
     shape = text_config(student.config)
     return estimate_memory(
         MemoryInputs(
@@ -80,8 +84,8 @@ def estimate_run_memory(
                 if config.peft is not None and config.peft.load_in_4bit
                 else _load_bytes(config.model.dtype, "student", student, student_count, on_gpu)
             ),
-            teacher_params=teacher_count.params,
-            teacher_bytes=_load_bytes(teacher_dtype, "teacher", teacher, teacher_count, on_gpu),
+            teacher_params=teacher_params,
+            teacher_bytes=teacher_bytes,
             vocab_size=vocab,
             hidden_size=int(shape.get("hidden_size") or 0),
             num_layers=int(shape.get("num_hidden_layers") or 0),

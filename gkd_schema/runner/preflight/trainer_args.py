@@ -137,7 +137,9 @@ def build_trainer_kwargs(
     # TRL would otherwise give the teacher the student's trust_remote_code; the
     # teacher has its own, explicit switch.
     teacher_kwargs["trust_remote_code"] = config.gkd.teacher_trust_remote_code
-    kwargs["teacher_model_init_kwargs"] = teacher_kwargs
+    # A served teacher is never loaded here, and TRL refuses init kwargs for a teacher it
+    # does not load itself (it gets a weightless stand-in: `train/teacher_setup.py`).
+    kwargs["teacher_model_init_kwargs"] = None if config.teacher.backend == "server" else teacher_kwargs
     if precision.device_kind == "cpu":
         # Pinned memory needs an accelerator; on a CPU it only earns a warning.
         kwargs["dataloader_pin_memory"] = False

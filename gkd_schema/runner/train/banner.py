@@ -67,7 +67,9 @@ def _load_lines(plan: RunPlan) -> list[str]:
                     ", trust_remote_code" if cfg.model.trust_remote_code else ""),
         f"  {'tokenizer':<10} {tokenizer}  ({model_source(tokenizer, base)})",
         _model_line("teacher", teacher, model_source(teacher, base), plan.precision.teacher_dtype,
-                    ", trust_remote_code" if cfg.gkd.teacher_trust_remote_code else ""),
+                    ", trust_remote_code" if cfg.gkd.teacher_trust_remote_code else "")
+        if cfg.teacher.backend == "local"
+        else f"  {'teacher':<10} {teacher}  (served at {cfg.teacher.server_url}; top {cfg.teacher.top_k} log-probs)",
     ]
     if cfg.peft is not None:
         p = cfg.peft
@@ -106,11 +108,13 @@ def dry_run_text(plan: RunPlan, data: DataSummary) -> str:
         "  GKDConfig(",
     ]
     lines += [f"    {key}={value!r}," for key, value in plan.trainer_kwargs.items()]
+    served = plan.config.teacher.backend == "server"
+    teacher = "<the teacher's config, no weights>" if served else repr(plan.config.gkd.teacher_model_name_or_path)
     lines += [
         "  )",
         "  GKDTrainer (gkd's subclass: seeded on-policy decisions, KV-cache generation, "
-        f"{plan.config.gkd.loss_implementation} loss)(model=<student>, teacher_model="
-        f"{plan.config.gkd.teacher_model_name_or_path!r}, args=<GKDConfig above>, "
+        f"{plan.config.gkd.loss_implementation} loss)(model=<student>, teacher_model={teacher}, "
+        "args=<GKDConfig above>, "
         "train_dataset=<train data>, eval_dataset="
         f"{'<eval data>' if plan.config.data.eval else 'None'}, processing_class=<tokenizer>, "
         f"peft_config={'LoraConfig(...)' if plan.config.peft else 'None'})",
@@ -149,7 +153,7 @@ def start_banner(
         [
             "gkd run",
             f"  student    {cfg.model.name_or_path} ({_student_size(student, cfg.peft is not None)})",
-            f"  teacher    {cfg.gkd.teacher_model_name_or_path} ({_millions(teacher)})",
+            f"  teacher    {cfg.gkd.teacher_model_name_or_path} ({_teacher_text(cfg, teacher)})",
             f"  data       {data.text('conversations')}",
             f"  batch      {_effective_batch(plan, world_size)}; {steps}",
             f"  on-policy  {_on_policy_text(plan)}; {cfg.gkd.max_new_tokens} new tokens, "
@@ -162,6 +166,26 @@ def start_banner(
             f"  output     {_output_line(plan)}",
             *([f"  hub        {hub}"] if (hub := _hub_text(plan)) else []),
         ]
+    )
+
+
+def _teacher_text(cfg: RunConfig, teacher: Any) -> str:
+    """The teacher's size, or where it is served and what it sends."""
+    t = cfg.teacher
+    if t.backend == "server":
+        prefetch = "on" if t.prefetch else "off"
+        return f"served at {t.server_url}; its top {t.top_k} log-probs per token, prefetch {prefetch}"
+    return _millions(teacher)
+
+
+def _teacher_summary(record: OnPolicyRecord) -> str | None:
+    """What the teacher server cost: requests, their time, and how long the loss waited."""
+    stats = record.teacher
+    if stats is None or stats.requests == 0:
+        return None
+    return (
+        f"server: {stats.requests} requests ({stats.sequences} sequences) took {stats.request_seconds:.2f} s; "
+        f"the loss waited {stats.wait_seconds:.2f} s for them"
     )
 
 
@@ -235,5 +259,7 @@ def end_summary(
         lines.append(f"  on-policy  {on} of {len(decisions)} micro-batches")
     if (generation := _generation_summary(record)) is not None:
         lines.append(f"  generation {generation}")
+    if (teacher := _teacher_summary(record)) is not None:
+        lines.append(f"  teacher    {teacher}")
     lines.append(f"  output     {plan.output.output_dir}")
     return "\n".join(lines)

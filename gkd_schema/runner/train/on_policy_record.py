@@ -1,10 +1,11 @@
-"""What a run records of its on-policy batches: the decisions, and how generation went."""
+"""What a run records of its batches: the on-policy decisions, how generation went, and a teacher server's cost."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from gkd_schema.runner.generation.backend import GenerationStats
+from gkd_schema.runner.teacher.server_topk import TeacherServerStats
 
 
 @dataclass
@@ -16,3 +17,4 @@ class OnPolicyRecord:
     generation_seconds: float = 0.0
     backend: str = "transformers"
     stats: GenerationStats = field(default_factory=GenerationStats)
+    teacher: TeacherServerStats | None = None  # with `teacher.backend: server`

@@ -97,19 +97,20 @@ def _peft_config(config: RunConfig) -> Any:
 def build_trainer(
     plan: RunPlan, train: Any, evaluation: Any, callbacks: Sequence[Any] = ()
 ) -> tuple[Any, Any]:
-    """Load the student (and, through TRL, the teacher) and build gkd's trainer.
+    """Load the student (and, through TRL, a local teacher) and build gkd's trainer.
 
     Returns:
         `(trainer, tokenizer)`.
     """
     from gkd_schema.runner.train.quantization import quantized_load_kwargs
+    from gkd_schema.runner.train.teacher_setup import teacher_arguments
     from gkd_schema.runner.train.trainer import GkdTrainer
 
     quantized = quantized_load_kwargs(plan.config.peft, plan.precision)
     student, tokenizer = _load_student(plan, quantized)
     trainer = GkdTrainer(
         model=student,
-        teacher_model=plan.config.gkd.teacher_model_name_or_path,
+        **teacher_arguments(plan),
         args=plan.gkd_config,
         train_dataset=train,
         eval_dataset=evaluation,

@@ -9,6 +9,9 @@
   `fsdp_teacher.py`).
 - On-policy completions come from a generation backend (`generation.backend`):
   transformers' `generate`, or a colocated vLLM engine kept in step with the weights.
+- A teacher behind a server (`teacher.backend: server`) is asked for each batch's top K
+  as soon as the batch's tokens are final, a step ahead for dataset batches
+  (`teacher_requests.py`); the loss collects the answer after the student's forward pass.
 - Time spent in generation is measured for the end summary and the benchmark.
 - The model card also names the teacher, the data, the GKD settings and the
   evaluation (`model_card.py`).
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from gkd_schema.runner.train.fsdp_teacher import shard_teacher
 from gkd_schema.runner.train.generation_setup import student_backend, transformers_backend
 from gkd_schema.runner.train.model_card import render_card_section, with_card_section
 from gkd_schema.runner.train.on_policy_record import OnPolicyRecord
+from gkd_schema.runner.train.teacher_requests import TeacherRequests
 
 _TrlGKDTrainer: Any = gkd_classes()[1]
 
@@ -47,6 +52,7 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         top_k_tail: bool = True,
         run_config: RunConfig | None = None,
         generation: GenerationSection | None = None,
+        teacher_requests: TeacherRequests | None = None,
         **kwargs: Any,
     ) -> None:
         """Build the trainer.
@@ -58,12 +64,15 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             top_k_tail: `teacher.top_k_tail`.
             run_config: The run's config, for the model card (None: TRL's card only).
             generation: The `generation` section (None: transformers' `generate`).
+            teacher_requests: For a served teacher (`teacher_model` is then its weightless
+                stand-in): the requests the loss's teacher top K come from.
             **kwargs: Passed to TRL's `GKDTrainer`.
         """
         super().__init__(*args, **kwargs)
-        self.teacher_model: Any = shard_teacher(
-            self.teacher_model, self.accelerator, fsdp_enabled=bool(getattr(self, "is_fsdp_enabled", False))
-        )
+        self.teacher_requests = teacher_requests
+        fsdp = bool(getattr(self, "is_fsdp_enabled", False)) and teacher_requests is None
+        self.teacher_model: Any = shard_teacher(self.teacher_model, self.accelerator, fsdp_enabled=fsdp)
+        self._ahead: tuple[Iterator[Any], Any] | None = None  # the next step's batches, drawn early
         self.loss_implementation = loss_implementation
         self.top_k, self.top_k_tail = top_k, top_k_tail
         self.run_config = run_config
@@ -82,6 +91,41 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         self._teacher_backend = transformers_backend(self, None)
         self.on_policy.backend = self.generation_backend.name
         self.on_policy.stats = self.generation_backend.stats
+        if teacher_requests is not None:
+            self.on_policy.teacher = teacher_requests.teacher.stats
+
+    def train(self, *args: Any, **kwargs: Any) -> Any:
+        """Train; batches drawn ahead that will never train do not keep the teacher server busy."""
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            self._ahead = None
+            if self.teacher_requests is not None:
+                self.teacher_requests.drop_ahead()
+
+    def _on_policy(self, step: int, micro: int) -> bool:
+        return on_policy_decision(self.args.seed, step, micro, self.lmbda)
+
+    def get_batch_samples(self, epoch_iterator: Iterator[Any], num_batches: int, device: Any) -> Any:
+        """This step's micro-batches; with a teacher server, the next step's are drawn too, and sent.
+
+        Dataset batches are final when drawn, so their teacher answers are requested a
+        step before they train, while this step's run (on-policy ones wait for their
+        completions: `training_step`).
+        """
+        requests = self.teacher_requests
+        if requests is None or not requests.prefetch:
+            return super().get_batch_samples(epoch_iterator, num_batches, device)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] is epoch_iterator:
+            current = ahead[1]
+        else:
+            current = super().get_batch_samples(epoch_iterator, num_batches, device)
+        step = self.state.global_step
+        self._ahead = (epoch_iterator, super().get_batch_samples(epoch_iterator, num_batches, device))
+        requests.ahead(current[0], lambda micro: not self._on_policy(step, micro))
+        requests.ahead(self._ahead[1][0], lambda micro: not self._on_policy(step + 1, micro))
+        return current
 
     def _next_micro_step(self) -> tuple[int, int]:
         """(optimizer step, micro-batch index within it) of the batch being trained."""
@@ -105,12 +149,14 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
     ) -> Any:
         """One micro-batch: maybe replace completions (on-policy or seq_kd), then learn."""
         step, micro = self._next_micro_step()
-        on_policy = on_policy_decision(self.args.seed, step, micro, self.lmbda)
+        on_policy = self._on_policy(step, micro)
         self.on_policy.decisions.append((step, micro, on_policy))
         if on_policy:
             self._generate(self.generation_backend, model, inputs)
         elif self.seq_kd:
             self._generate(self._teacher_backend, self.teacher_model, inputs)
+        if self.teacher_requests is not None:
+            self.teacher_requests.start(inputs, regenerated=on_policy or self.seq_kd)
         # Skip TRL's training_step (it would flip its own coin); go to SFTTrainer's.
         return super(_TrlGKDTrainer, self).training_step(model, inputs, num_items_in_batch)
 
@@ -144,6 +190,7 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         num_items_in_batch: Any = None,
     ) -> Any:
         """The generalized JSD loss through `gkd.loss_implementation`."""
+        requests = self.teacher_requests
         return compute_distillation_loss(
             model,
             self.teacher_model,
@@ -156,4 +203,5 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             top_k_tail=self.top_k_tail,
             num_items_in_batch=num_items_in_batch,
             return_outputs=return_outputs,
+            served_top_k=None if requests is None else lambda: requests.collect(inputs, self.accelerator.device),
         )
