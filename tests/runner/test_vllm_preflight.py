@@ -14,6 +14,7 @@ from gkd_schema.config.validation import validate_file
 from gkd_schema.runner.preflight.vllm_check import check_vllm, head_dim, vllm_installed
 
 VLLM = {"backend": "vllm"}
+SERVED = {"backend": "vllm", "vllm": {"mode": "server", "server_url": "http://127.0.0.1:9"}}
 
 
 def _deep(cfg: Path) -> tuple[int, list[dict[str, Any]]]:
@@ -54,15 +55,20 @@ def test_what_colocated_vllm_cannot_do_yet_is_refused(write_config: Any, tmp_pat
     assert _of(findings, "vllm_tensor_parallel_unsupported")["loc"] == ["generation", "vllm", "tensor_parallel_size"]
 
 
-def test_several_training_processes_are_refused(
+def test_several_training_processes_are_refused_a_colocated_engine_not_a_server(
     write_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Called directly: a WORLD_SIZE of 2 would make the CLI's accelerate state wait for a peer.
     config = validate_file(write_config(tmp_path, generation=VLLM)).config
-    assert config is not None
+    served = validate_file(write_config(tmp_path, generation=SERVED, filename="served.yaml")).config
+    assert config is not None and served is not None
     monkeypatch.setenv("WORLD_SIZE", "2")
     found = check_vllm(config, base_dir=tmp_path, device_kind="cuda")
     assert "vllm_single_process_only" in {d.type for d in found}
+    assert "mode: server" in _of([{"type": d.type, "message": d.message} for d in found],
+                                 "vllm_single_process_only")["message"]
+    assert "vllm_single_process_only" not in {d.type for d in check_vllm(served, base_dir=tmp_path,
+                                                                          device_kind="cuda")}
 
 
 def test_the_transformers_backend_needs_none_of_it(write_config: Any, tmp_path: Path) -> None:
@@ -85,7 +91,7 @@ def test_head_dim_reads_explicit_and_derived_sizes(config: dict[str, Any], size:
 
 
 def test_gkd_run_with_several_processes_is_refused_before_it_launches(write_config: Any, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, generation={"backend": "vllm", "vllm": {"mode": "server", "server_url": "http://127.0.0.1:9"}})
+    cfg = write_config(tmp_path, generation=VLLM)
     result = CliRunner().invoke(app, ["run", str(cfg), "--num-processes", "2", "--format", "json"])
     assert result.exit_code == 1
     errors = json.loads(result.stderr or result.output)["files"][0]["errors"]

@@ -40,6 +40,22 @@ def test_ten_on_policy_steps_generate_on_the_server(
     assert "generation vllm-server:" in summary and "(10 syncs)" in summary
 
 
+def test_two_training_processes_share_the_server(
+    served: RunningServer, models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Rank 0 reloads the weights after each step; both ranks then sample their own prompts there.
+    cfg = _config(tmp_path, models, served.url, max_steps=4, per_device_train_batch_size=2, save_steps=4)
+    done = gkd("run", str(cfg), "--num-processes", "2", cwd=tmp_path, threads=1)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert "x 2 process(es)" in done.stdout
+    summary = done.stdout.split("gkd run: finished", 1)[1]
+    assert "on-policy  4 of 4 micro-batches" in summary and "(4 syncs)" in summary
+    decisions = [
+        (tmp_path / "out" / "on_policy_decisions" / f"rank{r}.jsonl").read_text().splitlines() for r in (0, 1)
+    ]
+    assert decisions[0] == decisions[1] and len(decisions[0]) == 4
+
+
 def test_a_server_that_dies_mid_run_stops_the_run_with_its_checkpoints_whole(
     served: RunningServer, models: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -5,6 +5,11 @@ optimizer step the student's weights are written as a checkpoint to a folder the
 server can read and reloaded there (`/collective_rpc` `reload_weights`, then
 `/reset_prefix_cache`): the same path on CPU and CUDA. Prompts go as token ids and the
 ids the server returns are trained on, exactly as with the colocated engine.
+
+With several training processes every rank holds the same (unsharded) weights after a
+step, so the main process alone writes and reloads them; every rank then waits for the
+reload before it sends its own prompts (on-policy decisions are the same on every rank,
+so all of them reach each sync together).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class VllmServerBackend(SyncedBackend):
         unwrap_model: Returns the bare model from what the trainer holds.
         sync_dir: Where the weights are written for the server to read; a temporary
             folder on this machine when None (removed with the backend).
+        main_process: Whether this process writes and reloads the weights (the main one).
+        wait_for_everyone: A barrier across the training processes (None: one process).
     """
 
     name = "vllm-server"
@@ -41,8 +48,13 @@ class VllmServerBackend(SyncedBackend):
         model_name: str,
         unwrap_model: Callable[[Any], Any],
         sync_dir: Path | None = None,
+        *,
+        main_process: bool = True,
+        wait_for_everyone: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self.main_process = main_process
+        self._barrier = wait_for_everyone
         self.server = server
         self.model_name = model_name
         self._unwrap = unwrap_model
@@ -51,9 +63,12 @@ class VllmServerBackend(SyncedBackend):
             weakref.finalize(self, shutil.rmtree, self.sync_dir, ignore_errors=True)
 
     def _push(self, model: Any) -> None:
-        write_weights(self._unwrap(model), self.sync_dir)
-        self.server.reload_weights(str(self.sync_dir))
-        self.server.reset_prefix_cache()
+        if self.main_process:
+            write_weights(self._unwrap(model), self.sync_dir)
+            self.server.reload_weights(str(self.sync_dir))
+            self.server.reset_prefix_cache()
+        if self._barrier is not None:
+            self._barrier()  # no rank samples before the server has the new weights
 
     def _sample(self, prompts: list[list[int]], generation_config: Any) -> list[list[int]]:
         return self.server.complete(self.model_name, prompts, sampling_settings(generation_config))

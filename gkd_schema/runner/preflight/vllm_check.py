@@ -71,12 +71,16 @@ def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str, num_proce
     if generation.backend != "vllm":
         return []
     out = _colocated(config, base_dir, device_kind) if generation.vllm.mode == "colocate" else []
-    if max(num_processes, int(os.environ.get("WORLD_SIZE", "1"))) > 1:
+    several = max(num_processes, int(os.environ.get("WORLD_SIZE", "1"))) > 1
+    if several and generation.vllm.mode == "colocate":
+        # One in-process engine per rank would each initialise torch.distributed beside the
+        # training process group; a server is shared by all ranks instead.
         out.append(
             Diagnostic(
                 BACKEND_LOC,
-                "vLLM generation runs with a single training process in this version of gkd, and this "
-                "run has several; run one process, or use `generation.backend: transformers`",
+                "a colocated vLLM engine runs with a single training process in this version of gkd, and "
+                "this run has several; use `generation.vllm.mode: server` (one server for every process), "
+                "one process, or `generation.backend: transformers`",
                 "vllm_single_process_only",
             )
         )

@@ -72,10 +72,34 @@ def student_backend(
 
 
 def _server_backend(trainer: Any, settings: GenerationSection) -> VllmServerBackend:
-    """A client of the server the user started; preflight has checked it serves the student."""
+    """A client of the server the user started; preflight has checked it serves the student.
+
+    Raises:
+        RuntimeError: Several processes hold shards of the student (FSDP, ZeRO-3), which
+            the main process cannot write out alone.
+    """
     vllm = settings.vllm
     assert vllm.server_url is not None  # the section's validator requires it in server mode
+    accelerator = trainer.accelerator
+    several = accelerator.num_processes > 1
+    if several and (getattr(trainer, "is_fsdp_enabled", False) or _zero3(trainer)):
+        raise RuntimeError(
+            "`generation.vllm.mode: server` with several processes needs each to hold the whole student "
+            "(plain data parallel, DeepSpeed ZeRO-1/2), not FSDP or ZeRO-3 shards; use one of those or "
+            "`generation.backend: transformers`"
+        )
     server = VllmServer(vllm.server_url, vllm.connect_timeout_s, vllm.request_timeout_s)
     # Requests name the model as the server does; it serves one (preflight checked which).
     model_name = server.models()[0].id
-    return VllmServerBackend(server, model_name, trainer.accelerator.unwrap_model)
+    return VllmServerBackend(
+        server,
+        model_name,
+        accelerator.unwrap_model,
+        main_process=accelerator.is_main_process,
+        wait_for_everyone=accelerator.wait_for_everyone if several else None,
+    )
+
+
+def _zero3(trainer: Any) -> bool:
+    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    return plugin is not None and getattr(plugin, "zero_stage", 0) == 3
