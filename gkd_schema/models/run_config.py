@@ -31,7 +31,8 @@ class RunConfig(StrictModel):
     gkd: GkdSection = Field(description="The teacher and the GKD knobs.")
     teacher: TeacherSection = Field(
         default_factory=TeacherSection,
-        description="What of the teacher's distribution the loss sees (full vocabulary or top K).",
+        description=("Where the teacher runs (here, or behind a vLLM server), what of its distribution the loss "
+                     "sees (full vocabulary or top K), and whether it shares the student's tokenizer."),
     )
     data: DataSection = Field(description="Training and evaluation conversations.")
     generation: GenerationSection = Field(

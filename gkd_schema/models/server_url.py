@@ -9,11 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
 from pydantic_core import PydanticCustomError
 
 from gkd_schema.models.base import Problem
 
 SERVER_URL_PATTERN = r"^https?://[^\s/]+(/[^\s]*)?$"
+
+
+def server_url_field(switch: str, what: str, example: str) -> Any:
+    """The `server_url` field of a section whose `switch` key chooses the server."""
+    return Field(
+        default=None,
+        pattern=SERVER_URL_PATTERN,
+        description=f"With `{switch}: server`: {what}, e.g. `{example}` (required there, and read nowhere else).",
+    )
+
+
+def connect_timeout_field(switch: str) -> Any:
+    """The `connect_timeout_s` field: quick requests (what it serves, tokenizing)."""
+    return Field(
+        default=10.0,
+        gt=0,
+        description=f"With `{switch}: server`: seconds to wait for the server to accept a connection.",
+    )
 
 
 def server_url_schema(switch: str, needed: str, unused: str) -> dict[str, Any]:

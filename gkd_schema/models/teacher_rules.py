@@ -1,4 +1,4 @@
-"""Cross-field rules of the `teacher` section's server backend: what it needs, and keys it ignores."""
+"""Cross-field rules of the `teacher` section: what a server teacher and a cross-tokenizer teacher need."""
 
 from __future__ import annotations
 
@@ -60,9 +60,47 @@ def _init_kwargs_with_server(cfg: RunSections) -> Iterator[Finding]:
         )
 
 
+def _cross_tokenizer_limits(cfg: RunSections) -> Iterator[Finding]:
+    if cfg.teacher.cross_tokenizer is None:
+        return
+    if cfg.teacher.top_k is not None:
+        yield Finding(
+            ("teacher", "top_k"),
+            "`cross_tokenizer: uld` compares the teacher's whole distribution (sorted, for the tokens "
+            "the vocabularies do not share), not its top K; remove `top_k`",
+            "cross_tokenizer_with_top_k",
+            "error",
+        )
+    if cfg.teacher.backend == "server":
+        yield Finding(
+            ("teacher", "backend"),
+            "`cross_tokenizer: uld` needs the teacher's whole distribution, which a server does not "
+            "send; use `backend: local`",
+            "cross_tokenizer_with_server",
+            "error",
+        )
+    if cfg.gkd.seq_kd and cfg.gkd.lmbda < 1.0:
+        yield Finding(
+            ("gkd", "seq_kd"),
+            "`seq_kd` trains the student on the teacher's token ids, which are another tokenizer's "
+            "with `cross_tokenizer: uld`; set `seq_kd: false`",
+            "seq_kd_needs_shared_tokenizer",
+            "error",
+        )
+    if "loss_implementation" in cfg.gkd.model_fields_set:
+        yield Finding(
+            ("gkd", "loss_implementation"),
+            "`cross_tokenizer: uld` has its own loss (GOLD's hybrid ULD), so `loss_implementation` "
+            "is not read; remove it",
+            "cross_tokenizer_ignores_loss_implementation",
+            "warning",
+        )
+
+
 TEACHER_RULES: tuple[Callable[[RunSections], Iterator[Finding]], ...] = (
     _server_needs_top_k,
     _seq_kd_with_server,
     _server_settings_unused,
     _init_kwargs_with_server,
+    _cross_tokenizer_limits,
 )

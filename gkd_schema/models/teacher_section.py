@@ -13,7 +13,12 @@ from typing import Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from gkd_schema.models.base import StrictModel, raise_problems
-from gkd_schema.models.server_url import SERVER_URL_PATTERN, server_url_problems, server_url_schema
+from gkd_schema.models.server_url import (
+    connect_timeout_field,
+    server_url_field,
+    server_url_problems,
+    server_url_schema,
+)
 
 _URL_NEEDED = "`backend: server` needs `server_url`, the address of the teacher's vLLM server"
 _URL_UNUSED = "`server_url` is read only with `backend: server`; set `backend: server` or remove it"
@@ -45,19 +50,8 @@ class TeacherSection(StrictModel):
             "(docs/running.md shows the command)."
         ),
     )
-    server_url: str | None = Field(
-        default=None,
-        pattern=SERVER_URL_PATTERN,
-        description=(
-            "With `backend: server`: the teacher server's address, e.g. `http://127.0.0.1:8001` "
-            "(required there, and read nowhere else)."
-        ),
-    )
-    connect_timeout_s: float = Field(
-        default=10.0,
-        gt=0,
-        description="With `backend: server`: seconds to wait for the server to accept a connection.",
-    )
+    server_url: str | None = server_url_field("backend", "the teacher server's address", "http://127.0.0.1:8001")
+    connect_timeout_s: float = connect_timeout_field("backend")
     request_timeout_s: float = Field(
         default=60.0,
         gt=0,
@@ -73,6 +67,17 @@ class TeacherSection(StrictModel):
             "tokens are known (the next step's dataset batches while this step trains; an "
             "on-policy batch while the student runs its forward pass). `false`: ask only when "
             "the loss needs it (for measuring what prefetching saves)."
+        ),
+    )
+    cross_tokenizer: Literal["uld"] | None = Field(
+        default=None,
+        description=(
+            "`null` (default): the teacher must read the student's token ids as the same tokens "
+            "(`gkd validate --deep` checks it). `uld`: the teacher has another tokenizer; each batch "
+            "is decoded and re-tokenised for it, the two tokenisations are aligned by UTF-8 byte "
+            "offsets, and the loss is GOLD's hybrid Universal Logit Distillation: generalized JSD "
+            "(with `gkd.beta`) on tokens both vocabularies spell alike, sorted-probability L1 on the "
+            "rest (docs/loss.md). Needs fast tokenizers on both sides."
         ),
     )
     top_k: int | None = Field(default=None, ge=1, description=TOP_K_DESCRIPTION)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +82,20 @@ def gkd(*args: str, cwd: Path, threads: int = 2) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items() if not k.startswith("GKD_")}
     return subprocess.run(gkd_command(*args, threads=threads), capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=600)
+
+
+def stop_mid_run(cfg: Path, cwd: Path, checkpoint: Path, stop: Callable[[], None]) -> tuple[int, str, str]:
+    """Start `gkd run cfg`, call `stop` once `checkpoint` is complete, and let the run end.
+
+    Returns:
+        The run's exit code, stdout and stderr.
+    """
+    run = subprocess.Popen(gkd_command("run", str(cfg), threads=1), cwd=cwd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (checkpoint / "trainer_state.json").exists():
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.2)
+    stop()
+    out, err = run.communicate(timeout=300)
+    return run.returncode, out, err

@@ -6,7 +6,6 @@ One server for the module (started once: ~25 s idle); the test that kills it is 
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 import tiny_models
 import torch
-from runs import gkd, gkd_command, llama_models, write_config
+from runs import gkd, llama_models, stop_mid_run, write_config
 from server import RunningServer, free_port, stop, vllm_server
 from transformers import AutoModelForCausalLM
 
@@ -132,16 +131,9 @@ def test_a_teacher_server_that_dies_mid_run_stops_the_run_with_its_checkpoints_w
 ) -> None:
     # Last in the module: it stops the module's server.
     cfg = _config(tmp_path, models, served.url, max_steps=400, save_steps=2)
-    run = subprocess.Popen(gkd_command("run", str(cfg), threads=1), cwd=tmp_path, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
     checkpoint = tmp_path / "out" / "checkpoint-2"
-    deadline = time.monotonic() + 300
-    while not (checkpoint / "trainer_state.json").exists():
-        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-        time.sleep(0.2)
-    stop(served.process)
-    out, err = run.communicate(timeout=300)
-    assert run.returncode == 1, out + err
+    code, out, err = stop_mid_run(cfg, tmp_path, checkpoint, lambda: stop(served.process))
+    assert code == 1, out + err
     assert "training failed at step" in err and "cannot be reached" in err and "teacher.server_url" in err, err
     assert "is complete; continue with `training.resume: auto`" in err
     assert (checkpoint / "trainer_state.json").is_file()

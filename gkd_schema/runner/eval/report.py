@@ -24,17 +24,31 @@ def _nats(div: Divergences | None, attr: str) -> str:
 
 
 # (where, metric) of each column after the model's label: two header lines in the rich table.
-_COLUMNS = (
-    ("", "exact"),
-    ("", "agree"),
-    *((where, metric) for where in ("own", "data") for metric in ("rev KL", "fwd KL", "JSD")),
-)
+_SCORES = (("", "exact"), ("", "agree"))
+_DIVERGENCES = tuple((where, metric) for where in ("own", "data") for metric in ("rev KL", "fwd KL", "JSD"))
+
+
+def _across_tokenizers(result: EvalResult) -> bool:
+    """Whether the result has no divergences at all (the teacher has another tokenizer)."""
+    return all(m.own is None for m in result.models)
+
+
+def _columns(result: EvalResult) -> tuple[tuple[str, str], ...]:
+    return _SCORES if _across_tokenizers(result) else _SCORES + _DIVERGENCES
 
 
 def _caption(result: EvalResult) -> str:
-    return (
+    head = (
         f"{result.prompts} prompts ({result.split} split), greedy completions of at most "
-        f"{result.max_new_tokens} tokens. exact: answer equals the reference; agree: "
+        f"{result.max_new_tokens} tokens."
+    )
+    if _across_tokenizers(result):
+        return (
+            f"{head} exact: answer equals the reference; agree: answer text identical to the teacher's. "
+            "The teacher has another tokenizer, so divergences (one vocabulary) are not defined."
+        )
+    return (
+        f"{head} exact: answer equals the reference; agree: "
         "greedy completion identical to the teacher's. Divergences to the teacher in nats "
         "per token "
         "(rev KL = KL(model||teacher), fwd KL = KL(teacher||model)) on the model's own "
@@ -42,11 +56,12 @@ def _caption(result: EvalResult) -> str:
     )
 
 
-def _cells(row: ModelScores) -> list[str]:
-    """A model's row after its label, in the order of `_COLUMNS`."""
+def _cells(row: ModelScores, result: EvalResult) -> list[str]:
+    """A model's row after its label, in the order of `_columns(result)`."""
     cells = [_pct(row.exact_match), _pct(row.greedy_agreement)]
-    for div in (row.own, row.dataset):
-        cells += [_nats(div, "reverse_kl"), _nats(div, "forward_kl"), _nats(div, "jsd")]
+    if not _across_tokenizers(result):
+        for div in (row.own, row.dataset):
+            cells += [_nats(div, "reverse_kl"), _nats(div, "forward_kl"), _nats(div, "jsd")]
     return cells
 
 
@@ -73,10 +88,10 @@ def build_table(result: EvalResult, title: str | None = None) -> Table:
         collapse_padding=True,
     )
     table.add_column("model", style="bold", no_wrap=True)
-    for where, metric in _COLUMNS:
+    for where, metric in _columns(result):
         table.add_column(f"{where}\n{metric}", justify="right", no_wrap=True)
     for row in result.models:
-        table.add_row(row.label, *_cells(row), style="dim" if row.label == TEACHER else None)
+        table.add_row(row.label, *_cells(row, result), style="dim" if row.label == TEACHER else None)
     return table
 
 
@@ -107,11 +122,11 @@ def render_markdown(result: EvalResult) -> str:
     Returns:
         Markdown text ending in a newline.
     """
-    headers = [f"{where} {metric}".strip() for where, metric in _COLUMNS]
+    headers = [f"{where} {metric}".strip() for where, metric in _columns(result)]
     lines = [
         "| model | " + " | ".join(headers) + " |",
         "|---|" + "---:|" * len(headers),
-        *(f"| {row.label} | " + " | ".join(_cells(row)) + " |" for row in result.models),
+        *(f"| {row.label} | " + " | ".join(_cells(row, result)) + " |" for row in result.models),
         "",
         _caption(result),
     ]
@@ -123,7 +138,8 @@ def render_json(result: EvalResult) -> str:
 
     Each model has `label`, `exact_match` (null without references),
     `greedy_agreement`, and `own` / `dataset` divergences (`forward_kl`, `reverse_kl`,
-    `jsd`, `tokens`; `dataset` is null without references).
+    `jsd`, `tokens`; `dataset` is null without references; both are null when the teacher
+    has another tokenizer).
     """
     return json.dumps(result.to_dict(), indent=2)
 
@@ -151,8 +167,12 @@ def render_summary(result: EvalResult) -> str:
     if first.exact_match is not None and last.exact_match is not None:
         ref = f" (teacher {_pct(teacher.exact_match)})" if teacher else ""
         parts.append(f"exact match {_pct(first.exact_match)} -> {_pct(last.exact_match)}{ref}")
-    parts.append(
-        f"reverse KL to the teacher on its own completions {first.own.reverse_kl:.4f} -> "
-        f"{last.own.reverse_kl:.4f} nats/token"
-    )
+    if first.own is not None and last.own is not None:
+        parts.append(
+            f"reverse KL to the teacher on its own completions {first.own.reverse_kl:.4f} -> "
+            f"{last.own.reverse_kl:.4f} nats/token"
+        )
+    else:
+        parts.append(f"answers agreeing with the teacher's {_pct(first.greedy_agreement)} -> "
+                     f"{_pct(last.greedy_agreement)}")
     return "Student " + "; ".join(parts) + "."

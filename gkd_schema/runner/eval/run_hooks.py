@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from gkd_schema.runner.eval import plotting
+from gkd_schema.runner.eval.across_tokenizers import evaluate_across_tokenizers
 from gkd_schema.runner.eval.report import render_markdown, render_summary, render_text
 from gkd_schema.runner.eval.scoring import EvalResult, evaluate_models
 from gkd_schema.runner.train.hooks import RunContext, RunHook
@@ -36,6 +37,13 @@ def _eval_rows(context: RunContext, stage: str) -> Any:
                 f"`gkd eval {context.output_dir}` after the run."
             )
         return None
+    if context.config is not None and context.config.teacher.backend == "server":
+        if stage == "before" and context.eval_dataset is not None:
+            context.echo(
+                "The teacher is served (`teacher.backend: server`): skipping the evaluation tables, which "
+                f"need its full distribution; run `gkd eval {context.output_dir}` where the teacher loads."
+            )
+        return None
     if context.eval_dataset is None and stage == "before":
         context.echo("No `data.eval` split: skipping the held-out evaluation table.")
     return context.eval_dataset
@@ -44,6 +52,16 @@ def _eval_rows(context: RunContext, stage: str) -> Any:
 def _score_student(context: RunContext, rows: Any, label: str) -> EvalResult:
     """The teacher and the trainer's student, as `label`, on the held-out rows."""
     trainer = context.trainer
+    cross = getattr(trainer, "cross_tokenizer", None)
+    if cross is not None:
+        return evaluate_across_tokenizers(
+            {label: trainer.model},
+            trainer.teacher_model,
+            context.tokenizer,
+            cross.teacher_tokenizer,
+            rows,
+            max_new_tokens=context.config.gkd.max_new_tokens,
+        )
     return evaluate_models(
         {label: trainer.model},
         trainer.teacher_model,

@@ -31,15 +31,17 @@ class ModelScores:
         exact_match: Share of greedy answers equal to the reference (whitespace-stripped);
             None when the data has no reference answers.
         greedy_agreement: Share of prompts whose greedy completion is token for token the
-            teacher's (1.0 for the teacher).
-        own: Divergences on the model's own greedy completions.
-        dataset: Divergences on the dataset's completions; None without references.
+            teacher's (1.0 for the teacher); across tokenizers, whose answer text is.
+        own: Divergences on the model's own greedy completions; None across tokenizers,
+            where they are not defined.
+        dataset: Divergences on the dataset's completions; None without references (and
+            across tokenizers).
     """
 
     label: str
     exact_match: float | None
     greedy_agreement: float
-    own: Divergences
+    own: Divergences | None
     dataset: Divergences | None
 
 
@@ -71,7 +73,7 @@ class EvalResult:
                 label=m["label"],
                 exact_match=m["exact_match"],
                 greedy_agreement=m["greedy_agreement"],
-                own=Divergences(**m["own"]),
+                own=Divergences(**m["own"]) if m["own"] is not None else None,
                 dataset=Divergences(**m["dataset"]) if m["dataset"] is not None else None,
             )
             for m in data["models"]

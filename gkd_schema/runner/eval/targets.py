@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gkd_schema.models import RunConfig
+from gkd_schema.runner.eval.across_tokenizers import evaluate_across_tokenizers
 from gkd_schema.runner.eval.scoring import EvalResult, evaluate_models
 from gkd_schema.runner.preflight.output_plan import RESOLVED_CONFIG
 
@@ -181,13 +182,12 @@ def run_eval(
         label: _load(_resolve(path, base_dir), precision.student_dtype, m.trust_remote_code, device)
         for label, path in plan.students.items()
     }
-    return evaluate_models(
-        students,
-        teacher,
-        tokenizer,
-        rows,
-        split=plan.split,
-        max_new_tokens=max_new_tokens or config.gkd.max_new_tokens,
-        batch_size=batch_size,
-        limit=limit,
-    )
+    common: dict[str, Any] = {"split": plan.split, "batch_size": batch_size, "limit": limit,
+                              "max_new_tokens": max_new_tokens or config.gkd.max_new_tokens}
+    if config.teacher.cross_tokenizer is not None:
+        teacher_tokenizer = AutoTokenizer.from_pretrained(
+            _resolve(config.gkd.teacher_model_name_or_path, base_dir),
+            trust_remote_code=config.gkd.teacher_trust_remote_code,
+        )
+        return evaluate_across_tokenizers(students, teacher, tokenizer, teacher_tokenizer, rows, **common)
+    return evaluate_models(students, teacher, tokenizer, rows, **common)

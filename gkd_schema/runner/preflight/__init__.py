@@ -26,6 +26,7 @@ from typing import Any
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight.chat_template import apply_chat_template, with_system_prompt
+from gkd_schema.runner.preflight.cross_tokenizer_check import check_cross_tokenizer
 from gkd_schema.runner.preflight.data_files import DEFAULT_ROWS, read_rows
 from gkd_schema.runner.preflight.data_rows import check_rows
 from gkd_schema.runner.preflight.guard import guarded as _stage
@@ -88,7 +89,8 @@ def _check_models(
         teacher, found = _read_model(teacher_found, TEACHER_LOC)
         out += found
     student_vocab = vocab_size(student.config) if student else None
-    if student is not None and teacher is not None:
+    cross = config.teacher.cross_tokenizer is not None
+    if student is not None and teacher is not None and not cross:
         out += check_vocab_sizes(
             student_vocab,
             vocab_size(teacher.config),
@@ -135,7 +137,8 @@ def _check_models(
             student_label=config.model.name_or_path,
         )
         if teacher is not None and teacher_found is not None:
-            out += check_same_tokenizer(
+            compare = check_cross_tokenizer if cross else check_same_tokenizer
+            out += compare(
                 tokenizer,
                 teacher_found,
                 student_label=tokenizer_found.label,

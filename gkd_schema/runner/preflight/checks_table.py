@@ -77,6 +77,15 @@ CHECKS: tuple[Check, ...] = (
     Check("... and the pad and bos tokens are the same", "special_token_mismatch", "warning", "same"),
     Check("... the teacher's tokenizer could be loaded to compare", "tokenizer_not_compared", "warning", "same"),
     Check(
+        "With `cross_tokenizer: uld` instead: the teacher has a tokenizer to re-tokenise with",
+        "cross_tokenizer_teacher_tokenizer_missing",
+        "error",
+        "`teacher.cross_tokenizer`",
+    ),
+    Check("... both tokenizers are fast (byte offsets)", "cross_tokenizer_needs_fast_tokenizer", "error", "same"),
+    Check("... and they differ (else the shared loss is faster)", "cross_tokenizer_same_tokenizer", "warning",
+          "same"),
+    Check(
         "`max_length` fits both models' `max_position_embeddings`",
         "max_length_exceeds_positions",
         "error",

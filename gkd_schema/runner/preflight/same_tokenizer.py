@@ -20,16 +20,15 @@ from gkd_schema.runner.preflight.locate import TOKENIZER_FILES, Located
 from gkd_schema.runner.preflight.vocab import TEACHER_LOC
 
 _SHOWN = 3  # differing ids named in the message; the rest are counted
-# What to do about a teacher with another tokenizer. The `teacher.cross_tokenizer` key
-# (ULD alignment) is planned, not yet part of the config.
-_CROSS_TOKENIZER = (
+# What to do about a teacher with another tokenizer.
+CROSS_TOKENIZER_FIX = (
     "choose a teacher that shares the student's tokenizer (the same model family and "
-    "vocabulary); distilling across tokenizers needs `teacher.cross_tokenizer`, which "
-    "this version of gkd does not have yet"
+    "vocabulary), or distil across tokenizers with `teacher.cross_tokenizer: uld` "
+    "(docs/loss.md)"
 )
 
 
-def _load_teacher_tokenizer(teacher: Located, trust_remote_code: bool) -> tuple[Any | None, str | None]:
+def load_teacher_tokenizer(teacher: Located, trust_remote_code: bool) -> tuple[Any | None, str | None]:
     """The teacher's tokenizer, or None and why it could not be loaded."""
     if not any((teacher.directory / name).is_file() for name in TOKENIZER_FILES):
         return None, f"its folder holds no tokenizer files ({', '.join(TOKENIZER_FILES)})"
@@ -46,10 +45,16 @@ def _by_id(tokenizer: Any) -> dict[int, str]:
     return {int(i): str(tok) for tok, i in tokenizer.get_vocab().items()}
 
 
-def _id_mismatch(student: Any, teacher: Any, labels: tuple[str, str]) -> list[Diagnostic]:
+def differing_ids(student: Any, teacher: Any) -> list[int]:
+    """The student's ids that the teacher's tokenizer maps to another token (or lacks)."""
     ours, theirs = _by_id(student), _by_id(teacher)
     # Ids the teacher has beyond the student's are never fed to it: only ours count.
-    differing = sorted(i for i, tok in ours.items() if theirs.get(i) != tok)
+    return sorted(i for i, tok in ours.items() if theirs.get(i) != tok)
+
+
+def _id_mismatch(student: Any, teacher: Any, labels: tuple[str, str]) -> list[Diagnostic]:
+    ours, theirs = _by_id(student), _by_id(teacher)
+    differing = differing_ids(student, teacher)
     if not differing:
         return []
     shown = "; ".join(
@@ -65,7 +70,7 @@ def _id_mismatch(student: Any, teacher: Any, labels: tuple[str, str]) -> list[Di
                 f"the teacher {labels[1]} and the student's tokenizer {labels[0]} map token ids "
                 f"to different tokens: {len(differing)} of the student's {len(ours)} ids differ "
                 f"({shown}{more}). The teacher reads the student's token ids, so every "
-                f"distribution would be compared with the wrong token; {_CROSS_TOKENIZER}"
+                f"distribution would be compared with the wrong token; {CROSS_TOKENIZER_FIX}"
             ),
             type="tokenizer_mismatch",
         )
@@ -128,7 +133,7 @@ def check_same_tokenizer(
         warnings for another pad or bos token, and for a teacher tokenizer that could
         not be compared.
     """
-    teacher_tokenizer, why = _load_teacher_tokenizer(teacher, teacher_trust_remote_code)
+    teacher_tokenizer, why = load_teacher_tokenizer(teacher, teacher_trust_remote_code)
     if teacher_tokenizer is None:
         return [
             Diagnostic(

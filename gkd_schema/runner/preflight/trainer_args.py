@@ -103,6 +103,16 @@ def check_extra_args(
     return errors
 
 
+def teacher_init_kwargs(config: RunConfig, precision: Precision) -> dict[str, Any]:
+    """The `from_pretrained` arguments of the teacher: the config's, with the resolved dtype."""
+    kwargs = dict(config.gkd.to_hf_trainer_kwargs()["teacher_model_init_kwargs"])
+    kwargs["dtype"] = precision.teacher_dtype
+    # TRL would otherwise give the teacher the student's trust_remote_code; the
+    # teacher has its own, explicit switch.
+    kwargs["trust_remote_code"] = config.gkd.teacher_trust_remote_code
+    return kwargs
+
+
 def build_trainer_kwargs(
     config: RunConfig,
     precision: Precision,
@@ -132,14 +142,10 @@ def build_trainer_kwargs(
     _adapt_to_installed(kwargs, accepted)
     kwargs["bf16"] = precision.bf16
     kwargs["fp16"] = precision.fp16
-    teacher_kwargs = dict(kwargs["teacher_model_init_kwargs"])
-    teacher_kwargs["dtype"] = precision.teacher_dtype
-    # TRL would otherwise give the teacher the student's trust_remote_code; the
-    # teacher has its own, explicit switch.
-    teacher_kwargs["trust_remote_code"] = config.gkd.teacher_trust_remote_code
-    # A served teacher is never loaded here, and TRL refuses init kwargs for a teacher it
-    # does not load itself (it gets a weightless stand-in: `train/teacher_setup.py`).
-    kwargs["teacher_model_init_kwargs"] = None if config.teacher.backend == "server" else teacher_kwargs
+    # TRL refuses init kwargs for a teacher it does not load itself: a served teacher (never
+    # loaded here) and a cross-tokenizer one (gkd loads it) get a stand-in (`train/teacher_setup.py`).
+    stand_in = config.teacher.backend == "server" or config.teacher.cross_tokenizer is not None
+    kwargs["teacher_model_init_kwargs"] = None if stand_in else teacher_init_kwargs(config, precision)
     if precision.device_kind == "cpu":
         # Pinned memory needs an accelerator; on a CPU it only earns a warning.
         kwargs["dataloader_pin_memory"] = False

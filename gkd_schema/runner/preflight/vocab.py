@@ -1,8 +1,8 @@
 """Student and teacher must share one vocabulary size (`same_tokenizer.py` checks the ids).
 
 TRL's GKD trainer compares `config.vocab_size` only after loading both models, which
-for large teachers means minutes and many gigabytes before the error. Cross-tokenizer
-distillation (different vocabularies) is out of scope here; TRL's GOLD trainer does it.
+for large teachers means minutes and many gigabytes before the error. With
+`teacher.cross_tokenizer: uld` the vocabularies may differ (`cross_tokenizer_check.py`).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def check_vocab_sizes(
                 "full next-token distributions, so both need the same vocabulary and TRL "
                 "stops after loading both. Sizes differ even within a family: Qwen2.5 "
                 "0.5B/1.5B/3B have 151936, 7B and larger 152064. Choose a teacher with "
-                f"vocab_size {student_vocab}; distilling across tokenizers is out of scope "
-                "for gkd (TRL's GOLD trainer does it)"
+                f"vocab_size {student_vocab}, or distil across tokenizers with "
+                "`teacher.cross_tokenizer: uld` (docs/loss.md)"
             ),
             type="vocab_mismatch",
         )

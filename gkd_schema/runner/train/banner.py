@@ -221,6 +221,9 @@ def _generation_summary(record: OnPolicyRecord) -> str | None:
 
 def _loss_text(cfg: RunConfig) -> str:
     """The loss in words: implementation, beta and, for a top-K teacher, K and the tail."""
+    if cfg.teacher.cross_tokenizer is not None:
+        return (f"cross-tokenizer hybrid ULD (GOLD): generalized JSD, beta {cfg.gkd.beta:g}, on the tokens both "
+                "vocabularies share, sorted-probability L1 on the rest")
     text = f"{cfg.gkd.loss_implementation} generalized JSD, beta {cfg.gkd.beta:g}"
     if cfg.teacher.top_k is not None:
         tail = "plus a tail bucket" if cfg.teacher.top_k_tail else "renormalised, no tail"

@@ -110,7 +110,7 @@ def build_trainer(
     student, tokenizer = _load_student(plan, quantized)
     trainer = GkdTrainer(
         model=student,
-        **teacher_arguments(plan),
+        **teacher_arguments(plan, student),
         args=plan.gkd_config,
         train_dataset=train,
         eval_dataset=evaluation,

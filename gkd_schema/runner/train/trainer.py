@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ from gkd_schema.runner.generation.backend import GenerationBackend
 from gkd_schema.runner.generation.on_policy import on_policy_decision
 from gkd_schema.runner.loss.distillation import compute_distillation_loss
 from gkd_schema.runner.preflight.trl_compat import gkd_classes
-from gkd_schema.runner.train.fsdp_teacher import shard_teacher
+from gkd_schema.runner.train.cross_tokenizer_loss import CrossTokenizerLoss
+from gkd_schema.runner.train.fsdp_teacher import prepare_teacher, shard_teacher
 from gkd_schema.runner.train.generation_setup import student_backend, transformers_backend
 from gkd_schema.runner.train.model_card import render_card_section, with_card_section
 from gkd_schema.runner.train.on_policy_record import OnPolicyRecord
@@ -53,6 +54,7 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         run_config: RunConfig | None = None,
         generation: GenerationSection | None = None,
         teacher_requests: TeacherRequests | None = None,
+        teacher_loader: Callable[[], tuple[Any, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         """Build the trainer.
@@ -66,12 +68,21 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             generation: The `generation` section (None: transformers' `generate`).
             teacher_requests: For a served teacher (`teacher_model` is then its weightless
                 stand-in): the requests the loss's teacher top K come from.
+            teacher_loader: For a teacher with another tokenizer (`teacher_model` is then a
+                stand-in TRL's vocabulary check passes): returns the real teacher and its
+                tokenizer, loaded after TRL's checks.
             **kwargs: Passed to TRL's `GKDTrainer`.
         """
         super().__init__(*args, **kwargs)
         self.teacher_requests = teacher_requests
+        self.cross_tokenizer: CrossTokenizerLoss | None = None
+        teacher: Any = self.teacher_model
+        if teacher_loader is not None:
+            loaded, teacher_tokenizer = teacher_loader()
+            teacher = prepare_teacher(loaded, self.accelerator, bool(self.is_deepspeed_enabled))
+            self.cross_tokenizer = CrossTokenizerLoss(self.processing_class, teacher_tokenizer, beta=self.beta)
         fsdp = bool(getattr(self, "is_fsdp_enabled", False)) and teacher_requests is None
-        self.teacher_model: Any = shard_teacher(self.teacher_model, self.accelerator, fsdp_enabled=fsdp)
+        self.teacher_model: Any = shard_teacher(teacher, self.accelerator, fsdp_enabled=fsdp)
         self._ahead: tuple[Iterator[Any], Any] | None = None  # the next step's batches, drawn early
         self.loss_implementation = loss_implementation
         self.top_k, self.top_k_tail = top_k, top_k_tail
@@ -189,7 +200,11 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
         return_outputs: bool = False,
         num_items_in_batch: Any = None,
     ) -> Any:
-        """The generalized JSD loss through `gkd.loss_implementation`."""
+        """The generalized JSD loss through `gkd.loss_implementation` (or, across tokenizers, ULD)."""
+        if self.cross_tokenizer is not None:
+            return self.cross_tokenizer(
+                model, self.teacher_model, inputs, num_items_in_batch=num_items_in_batch, return_outputs=return_outputs
+            )
         requests = self.teacher_requests
         return compute_distillation_loss(
             model,
