@@ -126,6 +126,9 @@ def teacher_server_stub(
     model = _Model(model_dir, tokenizer_dir)
     name = settings.served_name or str(model_dir)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(model, settings, name))
+    # Handler threads are joined when the server closes: one still in the model's forward
+    # pass at interpreter exit (a request its client gave up on) would abort the process.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     stub = StubServer(f"http://127.0.0.1:{server.server_address[1]}", settings, server)

@@ -35,7 +35,8 @@ from gkd_schema.runner.preflight.memory_check import CheckedModel, check_memory
 from gkd_schema.runner.preflight.output_dir import check_output_dir as _check_output_dir
 from gkd_schema.runner.preflight.positions import check_max_length
 from gkd_schema.runner.preflight.prompt_length import check_lengths
-from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer
+from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer, load_teacher_tokenizer
+from gkd_schema.runner.preflight.template_compare import compare_templates
 from gkd_schema.runner.preflight.tokenizer import check_tokenizer, load_tokenizer
 from gkd_schema.runner.preflight.vocab import TEACHER_LOC, check_top_k, check_vocab_sizes
 from gkd_schema.runner.preflight.weights import read_config, vocab_size
@@ -149,9 +150,9 @@ def _check_models(
 
 
 def _check_data(
-    config: RunConfig, base_dir: Path, tokenizer: Any | None, out: list[Diagnostic]
+    config: RunConfig, base_dir: Path, tokenizer: Any | None, teacher: CheckedModel | None, out: list[Diagnostic]
 ) -> None:
-    """Read and check the first rows of `data.train` and `data.eval`."""
+    """Read and check the first rows of `data.train` and `data.eval`; compare the templates on one."""
     # Length checks need a tokenizer that can render conversations at all.
     can_count = tokenizer is not None and bool(getattr(tokenizer, "chat_template", None))
     for split in ("train", "eval"):
@@ -166,6 +167,11 @@ def _check_data(
         conversations, found = check_rows(sample, loc=loc, fmt=source.format, columns=source.columns)
         conversations = [(ref, with_system_prompt(m, config.data.system_prompt)) for ref, m in conversations]
         out += found
+        if split == "train" and conversations and tokenizer is not None and teacher is not None:
+            teacher_tokenizer, _ = load_teacher_tokenizer(teacher.directory, config.gkd.teacher_trust_remote_code)
+            if teacher_tokenizer is not None:
+                label = config.gkd.teacher_model_name_or_path
+                out += compare_templates(tokenizer, teacher_tokenizer, conversations[0][1], teacher_label=label)
         if can_count and conversations:
             out += check_lengths(
                 tokenizer,
@@ -205,7 +211,7 @@ def run_preflight(
     with _stage("the models and tokenizer", STUDENT_LOC, out):
         tokenizer, student, teacher = _check_models(config, base_dir, out)
     with _stage("the data rows", ("data",), out):
-        _check_data(config, base_dir, tokenizer, out)
+        _check_data(config, base_dir, tokenizer, teacher, out)
     if student is not None and teacher is not None:
         with _stage("the memory estimate", ("training", "per_device_train_batch_size"), out):
             out += check_memory(config, student, teacher)

@@ -77,6 +77,13 @@ CHECKS: tuple[Check, ...] = (
     Check("... and the pad and bos tokens are the same", "special_token_mismatch", "warning", "same"),
     Check("... the teacher's tokenizer could be loaded to compare", "tokenizer_not_compared", "warning", "same"),
     Check(
+        "The teacher's own chat template renders the first training row as the student's does (it reads the "
+        "student's rendering)",
+        "teacher_chat_template_differs",
+        "warning",
+        "`gkd.teacher_model_name_or_path`",
+    ),
+    Check(
         "With `cross_tokenizer: uld` instead: the teacher has a tokenizer to re-tokenise with",
         "cross_tokenizer_teacher_tokenizer_missing",
         "error",

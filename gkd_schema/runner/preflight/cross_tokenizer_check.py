@@ -26,7 +26,7 @@ def check_cross_tokenizer(
     teacher_trust_remote_code: bool,
 ) -> list[Diagnostic]:
     """Errors for a tokenizer pair ULD cannot align; a warning when it needs no alignment."""
-    teacher_tokenizer, why = load_teacher_tokenizer(teacher, teacher_trust_remote_code)
+    teacher_tokenizer, why = load_teacher_tokenizer(teacher.directory, teacher_trust_remote_code)
     if teacher_tokenizer is None:
         return [
             Diagnostic(

@@ -12,6 +12,7 @@ tokenizer cannot be loaded is reported as not compared, never skipped silently.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic
@@ -28,14 +29,14 @@ CROSS_TOKENIZER_FIX = (
 )
 
 
-def load_teacher_tokenizer(teacher: Located, trust_remote_code: bool) -> tuple[Any | None, str | None]:
-    """The teacher's tokenizer, or None and why it could not be loaded."""
-    if not any((teacher.directory / name).is_file() for name in TOKENIZER_FILES):
+def load_teacher_tokenizer(directory: Path, trust_remote_code: bool) -> tuple[Any | None, str | None]:
+    """The tokenizer in the teacher's folder, or None and why it could not be loaded."""
+    if not any((directory / name).is_file() for name in TOKENIZER_FILES):
         return None, f"its folder holds no tokenizer files ({', '.join(TOKENIZER_FILES)})"
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(str(teacher.directory), trust_remote_code=trust_remote_code), None
+        return AutoTokenizer.from_pretrained(str(directory), trust_remote_code=trust_remote_code), None
     except Exception as exc:  # transformers raises many kinds here; all mean "not comparable"
         reason = exception_text(exc)
         return None, f"its tokenizer does not load ({reason})"
@@ -133,7 +134,7 @@ def check_same_tokenizer(
         warnings for another pad or bos token, and for a teacher tokenizer that could
         not be compared.
     """
-    teacher_tokenizer, why = load_teacher_tokenizer(teacher, teacher_trust_remote_code)
+    teacher_tokenizer, why = load_teacher_tokenizer(teacher.directory, teacher_trust_remote_code)
     if teacher_tokenizer is None:
         return [
             Diagnostic(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gkd_schema.config.diagnostics import Loc
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.clients.vllm_server import ServedModel, VllmServer
 from gkd_schema.runner.preflight.locate import is_local_model, locate_model, resolve_path
@@ -45,12 +46,21 @@ def tokenizer_difference(server: VllmServer, model: str, tokenizer: Any) -> str 
     return f"the server's tokenizer splits {probe!r} into {theirs[:12]}... and {{whose}} into {mine[:12]}..."
 
 
-def student_tokenizer(config: RunConfig, base_dir: Path) -> Any | None:
-    """The student's tokenizer, or None where the model checks already report why not."""
-    name = config.model.tokenizer_name_or_path or config.model.name_or_path
-    found, _ = locate_model(name, loc=("model", "name_or_path"), base_dir=base_dir, need_weights=False)
+def _located_tokenizer(name: str, loc: Loc, base_dir: Path, trust_remote_code: bool) -> Any | None:
+    found, _ = locate_model(name, loc=loc, base_dir=base_dir, need_weights=False)
     if found is None:
         return None
-    trust = config.model.trust_remote_code
-    tokenizer, _ = load_tokenizer(found, loc=("model", "name_or_path"), trust_remote_code=trust)
+    tokenizer, _ = load_tokenizer(found, loc=loc, trust_remote_code=trust_remote_code)
     return tokenizer
+
+
+def student_tokenizer(config: RunConfig, base_dir: Path) -> Any | None:
+    """The student's tokenizer (from its folder or the Hub cache), or None where the model checks say why not."""
+    name = config.model.tokenizer_name_or_path or config.model.name_or_path
+    return _located_tokenizer(name, ("model", "name_or_path"), base_dir, config.model.trust_remote_code)
+
+
+def teacher_tokenizer(config: RunConfig, base_dir: Path) -> Any | None:
+    """The teacher's tokenizer, found the same way."""
+    name, trust = config.gkd.teacher_model_name_or_path, config.gkd.teacher_trust_remote_code
+    return _located_tokenizer(name, ("gkd", "teacher_model_name_or_path"), base_dir, trust)

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.clients.vllm_server import ServedModel, ServerError, VllmServer
-from gkd_schema.runner.preflight.locate import locate_model
 from gkd_schema.runner.preflight.served_model import (
     PROBE,
     find_served,
     served_names,
     student_tokenizer,
+    teacher_tokenizer,
     tokenizer_difference,
 )
-from gkd_schema.runner.preflight.tokenizer import load_tokenizer
 
 URL_LOC: Loc = ("teacher", "server_url")
 TOP_K_LOC: Loc = ("teacher", "top_k")
@@ -52,20 +50,10 @@ def _server_error(exc: ServerError) -> Diagnostic:
     return Diagnostic(URL_LOC, str(exc), "teacher_server_bad_reply")
 
 
-def _teacher_tokenizer(config: RunConfig, base_dir: Path) -> Any | None:
-    name = config.gkd.teacher_model_name_or_path
-    loc: Loc = ("gkd", "teacher_model_name_or_path")
-    found, _ = locate_model(name, loc=loc, base_dir=base_dir, need_weights=False)
-    if found is None:
-        return None
-    tokenizer, _ = load_tokenizer(found, loc=loc, trust_remote_code=config.gkd.teacher_trust_remote_code)
-    return tokenizer
-
-
 def _tokenizer_problems(config: RunConfig, base_dir: Path, server: VllmServer, model: str) -> list[Diagnostic]:
     for whose, tokenizer in [
         ("the student's", student_tokenizer(config, base_dir)),
-        ("the teacher's", _teacher_tokenizer(config, base_dir)),
+        ("the teacher's", teacher_tokenizer(config, base_dir)),
     ]:
         if tokenizer is not None and (difference := tokenizer_difference(server, model, tokenizer)):
             return [

@@ -90,13 +90,14 @@ def _load_lines(plan: RunPlan) -> list[str]:
     return lines
 
 
-def dry_run_text(plan: RunPlan, data: DataSummary) -> str:
-    """The `--dry-run` report: what would be loaded and the exact GKDConfig arguments."""
+def dry_run_text(plan: RunPlan, data: DataSummary, first_row: list[str] | None = None) -> str:
+    """The `--dry-run` report: what would be loaded, the first row as rendered, and the exact GKDConfig arguments."""
     lines = ["gkd run --dry-run: no weights loaded, nothing written.", "", "Would load:"]
     lines += _load_lines(plan)
     lines += [
         "",
         f"Data:       {data.text('rows')}; checked and converted to `messages`",
+        *(first_row or []),
         f"Precision:  {plan.precision.label} ({plan.precision.reason})",
         f"Output:     {_output_line(plan)}",
         *([f"Hub:        {hub}"] if (hub := _hub_text(plan)) else []),

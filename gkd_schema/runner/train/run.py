@@ -12,7 +12,6 @@ from typing import Any
 
 from gkd_schema.config.resolved import dump_resolved_yaml
 from gkd_schema.models import RunConfig
-from gkd_schema.runner.preflight.chat_template import apply_chat_template
 from gkd_schema.runner.preflight.checklist import check_run
 from gkd_schema.runner.preflight.cpu_threads import choose_threads
 from gkd_schema.runner.preflight.output_plan import newest_checkpoint
@@ -25,6 +24,7 @@ from gkd_schema.runner.train.hub_offline import run_offline
 from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
 from gkd_schema.runner.train.output_dir import clear_previous_run, record_resolved_config
 from gkd_schema.runner.train.publish import publish, save_final
+from gkd_schema.runner.train.student_tokenizer import rendered_row_lines
 from gkd_schema.runner.train.warning_dedup import TIED_LM_HEAD_NOTICE, one_warning_per_kind
 
 EXIT_OK = 0
@@ -57,17 +57,12 @@ def load_data(config: RunConfig, base_dir: Path) -> tuple[Any, Any, DataSummary]
 
 def _load_student(plan: RunPlan, quantized: dict[str, Any]) -> tuple[Any, Any]:
     """The student model (4-bit with `quantized` arguments, for QLoRA) and its tokenizer."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    config, dtype = plan.config, plan.precision.student_dtype
-    m = config.model
-    tokenizer_source = m.tokenizer_name_or_path or m.name_or_path
-    tokenizer = AutoTokenizer.from_pretrained(
-        tokenizer_source,
-        revision=m.revision if m.tokenizer_name_or_path is None else None,
-        trust_remote_code=m.trust_remote_code,
-    )
-    apply_chat_template(tokenizer, config, plan.base_dir)  # preflight reported a template it cannot find
+    from gkd_schema.runner.train.student_tokenizer import load_student_tokenizer
+
+    m, dtype = plan.config.model, plan.precision.student_dtype
+    tokenizer = load_student_tokenizer(plan)
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": m.trust_remote_code}
     if m.revision:
         kwargs["revision"] = m.revision
@@ -163,7 +158,7 @@ def execute(
             plan = _checked_plan(config, base_dir, overwrite, echo)
         train, evaluation, sizes = load_data(config, base_dir)
         if dry_run:
-            echo(dry_run_text(plan, sizes))
+            echo(dry_run_text(plan, sizes, rendered_row_lines(plan, train)))
             return EXIT_OK
         return _train(plan, train, evaluation, sizes, echo, callbacks, hooks)
 
