@@ -57,6 +57,43 @@ def test_byte_spans_are_trls_byte_offsets_on_a_byte_level_tokenizer(byte_level: 
         assert byte_spans(byte_level, ids) == [tuple(o) for o in offsets]
 
 
+def test_a_character_split_across_tokens_gets_its_bytes_at_the_token_that_completes_it(
+    tmp_path: Path,
+) -> None:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    # The byte alphabet and nothing more: every non-ASCII character is several tokens.
+    bytes_only = trainers.BpeTrainer(vocab_size=256, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    core.train_from_iterator(["x"], bytes_only)
+    tok = PreTrainedTokenizerFast(tokenizer_object=core)
+    for text in ("éx y", "中x", "😀ab", "naïve café ✓"):
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        spans = byte_spans(tok, ids)
+        boundaries = {len(text[:i].encode()) for i in range(len(text) + 1)}
+        assert len(ids) > len(text)  # some character is split
+        assert all(end in boundaries for _, end in spans), (text, spans)
+        assert spans[-1][1] == len(text.encode()) and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_an_end_token_followed_by_template_text_maps_to_the_teachers_end_token(chars: Any, byte_level: Any) -> None:
+    batch = _student_batch(chars, ["<|user|>hi<|end|><|assistant|>"], ["ab"])
+    # A template that puts a newline after the end token, inside the labelled completion.
+    newline = chars("\n", add_special_tokens=False)["input_ids"]
+    ids = torch.cat([batch["input_ids"], torch.tensor([newline])], dim=1)
+    mask = torch.cat([batch["attention_mask"], torch.ones(1, 1, dtype=torch.long)], dim=1)
+    labels = torch.cat([batch["labels"], torch.tensor([newline])], dim=1)
+    view = retokenize(ids, mask, labels, chars, byte_level)
+    answer = view.labels[0] != -100
+    teacher_ids = view.input_ids[0][answer].tolist()
+    assert byte_level.eos_token_id in teacher_ids and teacher_ids[-1] != byte_level.eos_token_id
+    assert view.byte_offsets[0][answer].tolist()[-2:] == [[2, 2], [2, 3]]  # end token at 2, then the newline
+    assert view.student_byte_offsets[0][labels[0] != -100].tolist() == [[0, 1], [1, 2], [2, 2], [2, 3]]
+
+
 def _student_batch(tok: Any, prompts: list[str], answers: list[str]) -> dict[str, Any]:
     """Left-padded prompt + answer + end token, as TRL's collator lays a batch out."""
     rows = [(tok(p, add_special_tokens=False)["input_ids"], tok(a, add_special_tokens=False)["input_ids"])
@@ -152,9 +189,10 @@ def test_a_teacher_that_is_the_student_in_another_vocabulary_gives_zero_loss(
     assert float(_loss(twin, "permuted", batch, 0.5)) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_under_gradient_accumulation_a_batch_weighs_its_share_of_the_tokens(pair: dict[str, Any]) -> None:
+def test_in_training_a_batch_weighs_its_completion_tokens_over_the_steps_count(pair: dict[str, Any]) -> None:
+    # As gkd's own loss weighs it (a token sum over `num_items_in_batch`).
     batch = _student_batch(pair["tok"], ["<|user|>abc<|end|><|assistant|>"], ["cba"])
-    plain = float(_loss(pair, "permuted", batch, 0.5))
+    plain = float(_loss(pair, "permuted", batch, 0.5))  # evaluation: no num_items_in_batch
     weighted = float(_loss(pair, "permuted", batch, 0.5, num_items_in_batch=torch.tensor(16)))
     assert weighted == pytest.approx(plain * 4 / 16, rel=1e-6)  # 3 answer tokens + the end token
 

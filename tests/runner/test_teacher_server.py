@@ -150,7 +150,7 @@ def test_a_server_that_is_down_is_an_error_at_the_url(write_config: Any, tmp_pat
     [
         (StubSettings(served_name="someone/else"), "teacher_server_serves_another_model", "--served-model-name"),
         (StubSettings(max_logprobs=4), "teacher_server_top_k_above_cap", f"--max-logprobs {K}"),
-        (StubSettings(max_model_len=32), "teacher_server_max_model_len_too_short", "--max-model-len 65"),
+        (StubSettings(max_model_len=32), "teacher_server_max_model_len_too_short", "--max-model-len 73"),
         (StubSettings(not_json=True), "teacher_server_bad_reply", "is it a vLLM server?"),
     ],
 )
@@ -182,3 +182,31 @@ def test_a_server_slower_than_the_request_timeout_is_an_error(
         found = check_teacher_server(config, base_dir=tmp_path)
     assert _types(found) == ["teacher_server_timeout"]
     assert "within 0.5 s" in found[0].message
+
+
+def test_a_served_teacher_may_have_a_padded_vocabulary(
+    write_config: Any, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    # Only ids travel (checked against the student's vocabulary), as with Qwen2.5 7B (152064) for 0.5B (151936).
+    import json
+    import shutil
+
+    from gkd_schema.runner.preflight import run_preflight
+
+    padded = tmp_path / "padded-teacher"
+    shutil.copytree(tiny_teacher_dir, padded)
+    config = json.loads((padded / "config.json").read_text())
+    config["vocab_size"] += 64
+    (padded / "config.json").write_text(json.dumps(config))
+    path = write_config(
+        tmp_path,
+        teacher={"backend": "server", "server_url": "http://127.0.0.1:9", "top_k": K},
+        gkd={"loss_implementation": "chunked", "teacher_model_init_kwargs": None,
+             "teacher_model_name_or_path": str(padded)},
+    )
+    served = validate_file(path, environ={}).config
+    assert served is not None
+    assert "vocab_mismatch" not in _types(run_preflight(served, base_dir=tmp_path, check_output_dir=False))
+    local = validate_file(path, ["teacher.backend=local", "teacher.server_url=null"], environ={}).config
+    assert local is not None
+    assert "vocab_mismatch" in _types(run_preflight(local, base_dir=tmp_path, check_output_dir=False))

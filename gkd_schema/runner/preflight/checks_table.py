@@ -216,7 +216,12 @@ CHECKS: tuple[Check, ...] = (
         "error",
         "same",
     ),
-    Check("... accepts `training.max_length` + 1 tokens", "teacher_server_max_model_len_too_short", "error", "same"),
+    Check(
+        "... accepts `max_length` (+ `max_new_tokens` with on-policy batches) + 1 tokens",
+        "teacher_server_max_model_len_too_short",
+        "error",
+        "same",
+    ),
     Check(
         "... returns `top_k` log-probs per token (vLLM's `--max-logprobs`, 20 by default)",
         "teacher_server_top_k_above_cap",

@@ -91,16 +91,20 @@ def _top_k_problem(server: VllmServer, model: str, k: int) -> Diagnostic | None:
     )
 
 
-def _length_problem(match: ServedModel, max_length: int) -> Diagnostic | None:
-    # Scoring n tokens asks for one more to be generated (`max_tokens: 1`).
-    needed = max_length + 1
+def _length_problem(match: ServedModel, config: RunConfig) -> Diagnostic | None:
+    # Scoring n tokens asks for one more to be generated (`max_tokens: 1`). An on-policy row
+    # is a prompt the collator kept to `max_length` tokens plus up to `max_new_tokens`.
+    max_length = config.training.max_length
+    longest = max_length + (config.gkd.max_new_tokens if config.gkd.lmbda > 0 else 0)
+    needed = longest + 1
     if match.max_model_len is None or match.max_model_len >= needed:
         return None
+    what = (f"`training.max_length` + `gkd.max_new_tokens` ({longest}) tokens (an on-policy row at most)"
+            if longest > max_length else f"`training.max_length` ({max_length}) tokens")
     return Diagnostic(
         URL_LOC,
-        f"the teacher server accepts {match.max_model_len} tokens per sequence and scoring "
-        f"`training.max_length` ({max_length}) tokens takes {needed}; restart it with `--max-model-len {needed}` "
-        "or more",
+        f"the teacher server accepts {match.max_model_len} tokens per sequence and scoring {what} takes "
+        f"{needed}; restart it with `--max-model-len {needed}` or more",
         "teacher_server_max_model_len_too_short",
     )
 
@@ -130,7 +134,7 @@ def check_teacher_server(config: RunConfig, *, base_dir: Path) -> list[Diagnosti
     server = teacher_server(config)
     try:
         match = find_teacher(config, server, base_dir)
-        out = [d for d in [_length_problem(match, config.training.max_length)] if d is not None]
+        out = [d for d in [_length_problem(match, config)] if d is not None]
         if tokenizer := _tokenizer_problems(config, base_dir, server, match.id):
             return out + tokenizer  # the K probe would send ids of another tokenizer
         if (problem := _top_k_problem(server, match.id, config.teacher.top_k)) is not None:

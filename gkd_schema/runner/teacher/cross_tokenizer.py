@@ -8,10 +8,16 @@ spans relative to the start of the completion. ULD aligns the two by those spans
 The spans of a token list come from decoding its prefixes: the end of token i is the
 byte length of the decoded first i + 1 tokens. That holds for any tokenizer whose
 decoding of a prefix is a prefix of its decoding (true of the byte-level, SentencePiece
-and word-level tokenizers gkd has met); a multi-byte character split across tokens gets
-its boundary where the decoder puts it. The end-of-sequence token, when the completion
-has one, is zero-width at the end on both sides: the student's end token is replaced by
-the teacher's.
+and word-level tokenizers gkd has met). A token that ends inside a multi-byte character
+decodes to a replacement character; it gets no bytes of its own, and the token that
+completes the character gets the whole character, so every span ends on a character
+boundary (where both tokenisations can meet).
+
+The student's end-of-sequence token, wherever it is in the completion (a chat template
+may put text after it, e.g. `<|im_end|>` then a newline), becomes the teacher's, zero-width
+at its byte position on both sides; the text after it is re-tokenised like the rest.
+The teacher's prompt gets its tokenizer's special tokens (a BOS, say), as TRL's GOLD
+trainer gives them, without a trailing end token.
 """
 
 from __future__ import annotations
@@ -39,16 +45,30 @@ class Retokenized:
     student_byte_offsets: torch.Tensor
 
 
-def byte_spans(tokenizer: Any, ids: list[int]) -> list[tuple[int, int]]:
-    """UTF-8 `(start, end)` of each token of `ids` within their decoded text."""
+_DECODE = {"skip_special_tokens": False, "clean_up_tokenization_spaces": False}
+
+
+def byte_spans(tokenizer: Any, ids: list[int], start: int = 0) -> list[tuple[int, int]]:
+    """UTF-8 `(start, end)` of each token of `ids` within their decoded text, offset by `start`."""
     spans: list[tuple[int, int]] = []
     end = 0
     for i in range(len(ids)):
-        text = tokenizer.decode(ids[: i + 1], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        # A prefix that ends inside a character decodes to U+FFFD: count none of its bytes yet.
+        text = tokenizer.decode(ids[: i + 1], **_DECODE).rstrip("\ufffd")
         new_end = max(end, len(text.encode("utf-8")))
-        spans.append((end, new_end))
+        spans.append((start + end, start + new_end))
         end = new_end
     return spans
+
+
+def _side(
+    tokenizer: Any, ids: list[int], after: list[int], eos: int | None
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """One side's completion: content ids, its end token, the ids after it, with their byte spans."""
+    spans = byte_spans(tokenizer, ids)
+    end = len(tokenizer.decode(ids, **_DECODE).encode("utf-8"))
+    stop, stop_span = ([eos], [(end, end)]) if eos is not None else ([], [])
+    return [*ids, *stop, *after], [*spans, *stop_span, *byte_spans(tokenizer, after, end)]
 
 
 def _row(
@@ -59,21 +79,20 @@ def _row(
     first = completion_positions[0] if completion_positions else len(ids)
     prompt = [t for p, t in enumerate(ids[:first]) if mask[p]]
     completion = [ids[p] for p in completion_positions]
-    has_eos = bool(completion) and completion[-1] == student.eos_token_id
-    content = completion[:-1] if has_eos else completion
-    decode = {"skip_special_tokens": False, "clean_up_tokenization_spaces": False}
-    text = student.decode(content, **decode)
-    student_spans = byte_spans(student, content)
-    teacher_prompt = teacher(student.decode(prompt, **decode), add_special_tokens=False)["input_ids"]
+    stops = [i for i, t in enumerate(completion) if t == student.eos_token_id]
+    cut = stops[-1] if stops else len(completion)
+    content, after = completion[:cut], completion[cut + 1 :]
+    student_eos = student.eos_token_id if stops else None
+    _, student_spans = _side(student, content, after, student_eos)
+    text, tail = student.decode(content, **_DECODE), student.decode(after, **_DECODE)
+    teacher_prompt = teacher(student.decode(prompt, **_DECODE), add_special_tokens=True)["input_ids"]
+    if teacher_prompt and teacher.eos_token_id is not None and teacher_prompt[-1] == teacher.eos_token_id:
+        teacher_prompt = teacher_prompt[:-1]
     teacher_content = teacher(text, add_special_tokens=False)["input_ids"]
-    teacher_spans = byte_spans(teacher, teacher_content)
-    end = len(text.encode("utf-8"))
-    if has_eos:
-        student_spans.append((end, end))
-        if teacher.eos_token_id is not None:
-            teacher_content = [*teacher_content, teacher.eos_token_id]
-            teacher_spans.append((end, end))
-    return teacher_prompt + teacher_content, len(teacher_prompt), teacher_spans, student_spans, completion_positions
+    teacher_after = teacher(tail, add_special_tokens=False)["input_ids"] if tail else []
+    teacher_eos = teacher.eos_token_id if stops else None
+    teacher_ids, teacher_spans = _side(teacher, teacher_content, teacher_after, teacher_eos)
+    return teacher_prompt + teacher_ids, len(teacher_prompt), teacher_spans, student_spans, completion_positions
 
 
 def retokenize(

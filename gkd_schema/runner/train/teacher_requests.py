@@ -59,7 +59,14 @@ class TeacherRequests:
         return TeacherTopK(served.token_ids.to(device), served.logprobs.to(device))
 
     def drop_ahead(self) -> None:
-        """Cancel what was sent ahead and is not yet on its way (training ended before it trained)."""
+        """Cancel what was sent and not collected (training ended, or stopped, before it trained).
+
+        A request already on its way finishes within `request_timeout_s`; none is used later
+        for another batch (an evaluation after a stopped step asks afresh).
+        """
         for _, answer in self._ahead.values():
             answer.cancel()
         self._ahead.clear()
+        if self._current is not None:
+            self._current.cancel()
+            self._current = None

@@ -67,10 +67,10 @@ def teacher_arguments(plan: RunPlan, student: Any) -> dict[str, Any]:
         return {"teacher_model": stand_in, "teacher_loader": load}
     if config.teacher.backend != "server" or config.teacher.top_k is None:
         return {"teacher_model": name}
-    from transformers import AutoConfig
-
     server = teacher_server(config)
     served_as = find_teacher(config, server, plan.base_dir).id
-    teacher_config = AutoConfig.from_pretrained(name, trust_remote_code=config.gkd.teacher_trust_remote_code)
     requests = TeacherRequests(ServerTeacher(server, served_as, config.teacher.top_k), prefetch=config.teacher.prefetch)
-    return {"teacher_model": TeacherStandIn(teacher_config, f"served at {server.url}"), "teacher_requests": requests}
+    # Only token ids travel, checked against the student's vocabulary as they arrive, so a
+    # teacher whose embedding is padded to another size (Qwen2.5 7B: 152064 against
+    # 151936) is fine: the stand-in TRL checks has the student's config.
+    return {"teacher_model": TeacherStandIn(student.config, f"served at {server.url}"), "teacher_requests": requests}
