@@ -19,7 +19,7 @@ from gkd_schema.runner.loss.jsd_chunked import chunked_generalized_jsd_loss  # n
 from gkd_schema.runner.loss.jsd_plan import shift_labels  # noqa: E402
 from gkd_schema.runner.loss.uld import uld_loss, uld_loss_fn  # noqa: E402
 from gkd_schema.runner.preflight.cross_tokenizer_check import check_cross_tokenizer  # noqa: E402
-from gkd_schema.runner.preflight.locate import Located  # noqa: E402
+from gkd_schema.runner.preflight.same_tokenizer import TeacherTokenizer, load_teacher_tokenizer  # noqa: E402
 from gkd_schema.runner.teacher.cross_tokenizer import byte_spans, retokenize  # noqa: E402
 
 TEXTS = ["reverse: héllo wörld ✓ 42", "ab cd  ef\nnaïve café", "plain ascii text, with punctuation!"]
@@ -197,21 +197,16 @@ def test_in_training_a_batch_weighs_its_completion_tokens_over_the_steps_count(p
     assert weighted == pytest.approx(plain * 4 / 16, rel=1e-6)  # 3 answer tokens + the end token
 
 
-def _located(path: Path) -> Located:
-    from gkd_schema.runner.preflight.locate import locate_model
-
-    found, _ = locate_model(str(path), loc=("gkd", "teacher_model_name_or_path"), base_dir=path.parent,
-                            need_weights=False)
-    assert found is not None
-    return found
+def _teacher(path: Path) -> TeacherTokenizer:
+    return load_teacher_tokenizer(path, trust_remote_code=False)
 
 
 def test_preflight_accepts_a_permuted_teacher_with_uld_and_warns_for_the_same_tokenizer(
     pair: dict[str, Any], tiny_teacher_dir: Path
 ) -> None:
-    args = {"student_label": "student", "teacher_label": "teacher", "teacher_trust_remote_code": False}
-    assert check_cross_tokenizer(pair["tok"], _located(pair["permuted_dir"]), **args) == []
-    same = check_cross_tokenizer(pair["tok"], _located(tiny_teacher_dir), **args)
+    args = {"student_label": "student", "teacher_label": "teacher"}
+    assert check_cross_tokenizer(pair["tok"], _teacher(pair["permuted_dir"]), **args) == []
+    same = check_cross_tokenizer(pair["tok"], _teacher(tiny_teacher_dir), **args)
     assert [(d.type, d.severity, d.loc) for d in same] == [
         ("cross_tokenizer_same_tokenizer", "warning", ("teacher", "cross_tokenizer"))
     ]
@@ -221,8 +216,8 @@ def test_preflight_refuses_a_slow_tokenizer(pair: dict[str, Any]) -> None:
     class Slow:
         is_fast = False
 
-    found = check_cross_tokenizer(Slow(), _located(pair["permuted_dir"]), student_label="the student's tokenizer",
-                                  teacher_label="teacher", teacher_trust_remote_code=False)
+    found = check_cross_tokenizer(Slow(), _teacher(pair["permuted_dir"]), student_label="the student's tokenizer",
+                                  teacher_label="teacher")
     assert [d.type for d in found] == ["cross_tokenizer_needs_fast_tokenizer"]
     assert "the student's tokenizer has a slow one" in found[0].message
 

@@ -13,8 +13,7 @@ import pytest
 from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.models import RunConfig
 from gkd_schema.runner.preflight import run_preflight
-from gkd_schema.runner.preflight.locate import Located
-from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer
+from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer, load_teacher_tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny_models
@@ -118,10 +117,9 @@ def _compare(student_dir: Path, teacher_dir: Path) -> list[tuple[str, str]]:
     student = AutoTokenizer.from_pretrained(str(student_dir))
     found = check_same_tokenizer(
         student,
-        Located(teacher_dir, str(teacher_dir), from_hub=False),
+        load_teacher_tokenizer(teacher_dir, trust_remote_code=False),
         student_label="student",
         teacher_label="teacher",
-        teacher_trust_remote_code=False,
     )
     return [(d.type, d.severity) for d in found]
 
@@ -138,3 +136,19 @@ def test_tokenizers_without_tokenizer_json_are_compared(tmp_path: Path, build: A
     assert not (student / "tokenizer.json").exists()
     assert _compare(student, same) == []
     assert _compare(student, other) == [("tokenizer_mismatch", "error")]
+
+
+def test_one_preflight_loads_each_tokenizer_once(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The id comparison and the template comparison share the teacher's loaded tokenizer."""
+    from transformers import AutoTokenizer
+
+    loaded: list[str] = []
+    real = AutoTokenizer.from_pretrained
+
+    def counting(path: str, *args: Any, **kwargs: Any) -> Any:
+        loaded.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", counting)
+    assert _kinds(_preflight(base)) == []
+    assert sorted(loaded) == ["student", "teacher"]

@@ -99,3 +99,17 @@ def stop_mid_run(cfg: Path, cwd: Path, checkpoint: Path, stop: Callable[[], None
     stop()
     out, err = run.communicate(timeout=300)
     return run.returncode, out, err
+
+
+def assert_stops_cleanly(cfg: Path, cwd: Path, checkpoint: Path, stop: Callable[[], None]) -> str:
+    """`stop_mid_run`, then what a run whose server died must show: exit 1, the reason, a whole checkpoint.
+
+    Returns:
+        The run's stderr, for the caller's own assertions.
+    """
+    code, out, err = stop_mid_run(cfg, cwd, checkpoint, stop)
+    assert code == 1, out + err
+    assert "training failed at step" in err and "cannot be reached" in err, err[-3000:]
+    assert "is complete; continue with `training.resume: auto`" in err
+    assert (checkpoint / "trainer_state.json").is_file()
+    return err

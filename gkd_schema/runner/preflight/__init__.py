@@ -20,6 +20,7 @@ to resume) resolve against `base_dir`: the directory gkd runs in, as TRL and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from gkd_schema.runner.preflight.memory_check import CheckedModel, check_memory
 from gkd_schema.runner.preflight.output_dir import check_output_dir as _check_output_dir
 from gkd_schema.runner.preflight.positions import check_max_length
 from gkd_schema.runner.preflight.prompt_length import check_lengths
-from gkd_schema.runner.preflight.same_tokenizer import check_same_tokenizer, load_teacher_tokenizer
+from gkd_schema.runner.preflight.same_tokenizer import TeacherTokenizer, check_same_tokenizer, load_teacher_tokenizer
 from gkd_schema.runner.preflight.template_compare import compare_templates
 from gkd_schema.runner.preflight.tokenizer import check_tokenizer, load_tokenizer
 from gkd_schema.runner.preflight.vocab import TEACHER_LOC, check_top_k, check_vocab_sizes
@@ -66,10 +67,18 @@ def _read_model(found: Located, loc: Loc) -> tuple[CheckedModel | None, list[Dia
     ]
 
 
-def _check_models(
-    config: RunConfig, base_dir: Path, out: list[Diagnostic]
-) -> tuple[Any | None, CheckedModel | None, CheckedModel | None]:
-    """Locate and check student, teacher and tokenizer; returns the tokenizer and models."""
+@dataclass
+class _Checked:
+    """What the model checks loaded, for the checks after them (each file is read once)."""
+
+    tokenizer: Any | None = None
+    student: CheckedModel | None = None
+    teacher: CheckedModel | None = None
+    teacher_tokenizer: TeacherTokenizer | None = None
+
+
+def _check_models(config: RunConfig, base_dir: Path, out: list[Diagnostic]) -> _Checked:
+    """Locate and check student, teacher and tokenizer; returns what they loaded."""
     student_found, found = locate_model(
         config.model.name_or_path, loc=STUDENT_LOC, base_dir=base_dir, revision=config.model.revision
     )
@@ -141,21 +150,22 @@ def _check_models(
             student_label=config.model.name_or_path,
         )
         if teacher is not None and teacher_found is not None:
+            teacher_tokenizer = load_teacher_tokenizer(teacher_found.directory, config.gkd.teacher_trust_remote_code)
             compare = check_cross_tokenizer if cross else check_same_tokenizer
             out += compare(
                 tokenizer,
-                teacher_found,
+                teacher_tokenizer,
                 student_label=tokenizer_found.label,
                 teacher_label=config.gkd.teacher_model_name_or_path,
-                teacher_trust_remote_code=config.gkd.teacher_trust_remote_code,
             )
-    return tokenizer, student, teacher
+            return _Checked(tokenizer, student, teacher, teacher_tokenizer)
+    return _Checked(tokenizer, student, teacher)
 
 
-def _check_data(
-    config: RunConfig, base_dir: Path, tokenizer: Any | None, teacher: CheckedModel | None, out: list[Diagnostic]
-) -> None:
+def _check_data(config: RunConfig, base_dir: Path, checked: _Checked, out: list[Diagnostic]) -> None:
     """Read and check the first rows of `data.train` and `data.eval`; compare the templates on one."""
+    tokenizer = checked.tokenizer
+    teacher_tokenizer = checked.teacher_tokenizer.tokenizer if checked.teacher_tokenizer else None
     # Length checks need a tokenizer that can render conversations at all.
     can_count = tokenizer is not None and bool(getattr(tokenizer, "chat_template", None))
     for split in ("train", "eval"):
@@ -170,11 +180,9 @@ def _check_data(
         conversations, found = check_rows(sample, loc=loc, fmt=source.format, columns=source.columns)
         conversations = [(ref, with_system_prompt(m, config.data.system_prompt)) for ref, m in conversations]
         out += found
-        if split == "train" and conversations and tokenizer is not None and teacher is not None:
-            teacher_tokenizer, _ = load_teacher_tokenizer(teacher.directory, config.gkd.teacher_trust_remote_code)
-            if teacher_tokenizer is not None:
-                label = config.gkd.teacher_model_name_or_path
-                out += compare_templates(tokenizer, teacher_tokenizer, conversations[0][1], teacher_label=label)
+        if split == "train" and conversations and tokenizer is not None and teacher_tokenizer is not None:
+            label = config.gkd.teacher_model_name_or_path
+            out += compare_templates(tokenizer, teacher_tokenizer, conversations[0][1], teacher_label=label)
         if can_count and conversations:
             out += check_lengths(
                 tokenizer,
@@ -210,14 +218,14 @@ def run_preflight(
     """
     base_dir = Path(base_dir).absolute()
     out: list[Diagnostic] = []
-    tokenizer = student = teacher = None
+    checked = _Checked()
     with _stage("the models and tokenizer", STUDENT_LOC, out):
-        tokenizer, student, teacher = _check_models(config, base_dir, out)
+        checked = _check_models(config, base_dir, out)
     with _stage("the data rows", ("data",), out):
-        _check_data(config, base_dir, tokenizer, teacher, out)
-    if student is not None and teacher is not None:
+        _check_data(config, base_dir, checked, out)
+    if checked.student is not None and checked.teacher is not None:
         with _stage("the memory estimate", ("training", "per_device_train_batch_size"), out):
-            out += check_memory(config, student, teacher)
+            out += check_memory(config, checked.student, checked.teacher)
     if check_output_dir:
         with _stage("the output directory", ("training", "output_dir"), out):
             out += _check_output_dir(config.training, base_dir=base_dir, overwrite=overwrite)

@@ -11,27 +11,25 @@ from __future__ import annotations
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
-from gkd_schema.runner.preflight.locate import Located
-from gkd_schema.runner.preflight.same_tokenizer import differing_ids, load_teacher_tokenizer
+from gkd_schema.runner.preflight.same_tokenizer import TeacherTokenizer, differing_ids
 
 CROSS_LOC: Loc = ("teacher", "cross_tokenizer")
 
 
 def check_cross_tokenizer(
     student_tokenizer: Any,
-    teacher: Located,
+    teacher: TeacherTokenizer,
     *,
     student_label: str,
     teacher_label: str,
-    teacher_trust_remote_code: bool,
 ) -> list[Diagnostic]:
     """Errors for a tokenizer pair ULD cannot align; a warning when it needs no alignment."""
-    teacher_tokenizer, why = load_teacher_tokenizer(teacher.directory, teacher_trust_remote_code)
+    teacher_tokenizer = teacher.tokenizer
     if teacher_tokenizer is None:
         return [
             Diagnostic(
                 CROSS_LOC,
-                f"`cross_tokenizer: uld` re-tokenises every batch for the teacher {teacher_label}, and {why}; "
+                f"`cross_tokenizer: uld` re-tokenises every batch for the teacher {teacher_label}, and {teacher.why}; "
                 "save the teacher's tokenizer beside it (`tokenizer.save_pretrained`)",
                 "cross_tokenizer_teacher_tokenizer_missing",
             )

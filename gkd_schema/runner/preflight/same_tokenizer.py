@@ -12,12 +12,13 @@ tokenizer cannot be loaded is reported as not compared, never skipped silently.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gkd_schema.config.diagnostics import Diagnostic
 from gkd_schema.runner.preflight.guard import exception_text
-from gkd_schema.runner.preflight.locate import TOKENIZER_FILES, Located
+from gkd_schema.runner.preflight.locate import TOKENIZER_FILES
 from gkd_schema.runner.preflight.vocab import TEACHER_LOC
 
 _SHOWN = 3  # differing ids named in the message; the rest are counted
@@ -29,17 +30,24 @@ CROSS_TOKENIZER_FIX = (
 )
 
 
-def load_teacher_tokenizer(directory: Path, trust_remote_code: bool) -> tuple[Any | None, str | None]:
+@dataclass(frozen=True)
+class TeacherTokenizer:
+    """The teacher's tokenizer, loaded once per preflight for every check that compares it."""
+
+    tokenizer: Any | None
+    why: str | None = None  # why `tokenizer` is None, for a message
+
+
+def load_teacher_tokenizer(directory: Path, trust_remote_code: bool) -> TeacherTokenizer:
     """The tokenizer in the teacher's folder, or None and why it could not be loaded."""
     if not any((directory / name).is_file() for name in TOKENIZER_FILES):
-        return None, f"its folder holds no tokenizer files ({', '.join(TOKENIZER_FILES)})"
+        return TeacherTokenizer(None, f"its folder holds no tokenizer files ({', '.join(TOKENIZER_FILES)})")
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(str(directory), trust_remote_code=trust_remote_code), None
+        return TeacherTokenizer(AutoTokenizer.from_pretrained(str(directory), trust_remote_code=trust_remote_code))
     except Exception as exc:  # transformers raises many kinds here; all mean "not comparable"
-        reason = exception_text(exc)
-        return None, f"its tokenizer does not load ({reason})"
+        return TeacherTokenizer(None, f"its tokenizer does not load ({exception_text(exc)})")
 
 
 def _by_id(tokenizer: Any) -> dict[int, str]:
@@ -114,34 +122,32 @@ def _special_mismatch(student: Any, teacher: Any, labels: tuple[str, str]) -> li
 
 def check_same_tokenizer(
     student_tokenizer: Any,
-    teacher: Located,
+    teacher: TeacherTokenizer,
     *,
     student_label: str,
     teacher_label: str,
-    teacher_trust_remote_code: bool,
 ) -> list[Diagnostic]:
     """Compare the student's tokenizer with the teacher's, id by id and special token by token.
 
     Args:
         student_tokenizer: The loaded tokenizer whose ids the teacher will read.
-        teacher: The teacher's folder.
+        teacher: The teacher's tokenizer (`load_teacher_tokenizer`).
         student_label: How messages name the student's tokenizer.
         teacher_label: How messages name the teacher.
-        teacher_trust_remote_code: `gkd.teacher_trust_remote_code`.
 
     Returns:
         An error for ids that map to other tokens or another end-of-sequence token;
         warnings for another pad or bos token, and for a teacher tokenizer that could
         not be compared.
     """
-    teacher_tokenizer, why = load_teacher_tokenizer(teacher.directory, teacher_trust_remote_code)
+    teacher_tokenizer = teacher.tokenizer
     if teacher_tokenizer is None:
         return [
             Diagnostic(
                 loc=TEACHER_LOC,
                 message=(
                     f"the teacher {teacher_label} was not compared with the student's tokenizer: "
-                    f"{why}. gkd cannot tell whether it reads the student's token ids as the "
+                    f"{teacher.why}. gkd cannot tell whether it reads the student's token ids as the "
                     "same tokens; save the teacher's tokenizer beside it "
                     "(`tokenizer.save_pretrained`) to have it checked"
                 ),

@@ -1,4 +1,4 @@
-"""Prepare a teacher gkd loads itself, and shard the teacher under FSDP, which TRL 1.16's GKD trainer does not do.
+"""Shard the teacher under FSDP, which TRL 1.16's GKD trainer does not do.
 
 TRL prepares the teacher with `accelerator.prepare_model(teacher, evaluation_mode=True)`
 unless DeepSpeed is on. Under FSDP that call neither wraps the model (evaluation mode
@@ -48,11 +48,3 @@ def shard_teacher(
         prepare = prepare_fsdp()
     return prepare(teacher, accelerator)
 
-
-def prepare_teacher(teacher: Any, accelerator: Any, deepspeed: bool) -> Any:
-    """A teacher gkd loaded itself, prepared as TRL prepares the one it loads (FSDP: `shard_teacher`)."""
-    if deepspeed:
-        from trl.models.utils import prepare_deepspeed
-
-        return prepare_deepspeed(teacher, accelerator)
-    return accelerator.prepare_model(teacher, evaluation_mode=True)

@@ -6,7 +6,7 @@ why it is served): TRL gets a module with the teacher's config and no weights, a
 loss asks the server (`teacher_requests.py`). A teacher with another tokenizer
 (`teacher.cross_tokenizer`) may have another vocabulary size: TRL gets a stand-in with
 the student's config, and gkd loads and prepares the real teacher after TRL's checks
-(`teacher_loader`).
+(`teacher_loader`, then `prepare_teacher`).
 """
 
 from __future__ import annotations
@@ -74,3 +74,12 @@ def teacher_arguments(plan: RunPlan, student: Any) -> dict[str, Any]:
     # teacher whose embedding is padded to another size (Qwen2.5 7B: 152064 against
     # 151936) is fine: the stand-in TRL checks has the student's config.
     return {"teacher_model": TeacherStandIn(student.config, f"served at {server.url}"), "teacher_requests": requests}
+
+
+def prepare_teacher(teacher: Any, accelerator: Any, deepspeed: bool) -> Any:
+    """A teacher gkd loaded itself, prepared as TRL prepares the one it loads (FSDP: `fsdp_teacher`)."""
+    if deepspeed:
+        from trl.models.utils import prepare_deepspeed
+
+        return prepare_deepspeed(teacher, accelerator)
+    return accelerator.prepare_model(teacher, evaluation_mode=True)

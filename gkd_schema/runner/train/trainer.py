@@ -31,11 +31,12 @@ from gkd_schema.runner.generation.on_policy import on_policy_decision
 from gkd_schema.runner.loss.distillation import compute_distillation_loss
 from gkd_schema.runner.preflight.trl_compat import gkd_classes
 from gkd_schema.runner.train.cross_tokenizer_loss import CrossTokenizerLoss
-from gkd_schema.runner.train.fsdp_teacher import prepare_teacher, shard_teacher
+from gkd_schema.runner.train.fsdp_teacher import shard_teacher
 from gkd_schema.runner.train.generation_setup import student_backend, transformers_backend
 from gkd_schema.runner.train.model_card import render_card_section, with_card_section
 from gkd_schema.runner.train.on_policy_record import OnPolicyRecord
 from gkd_schema.runner.train.teacher_requests import TeacherRequests
+from gkd_schema.runner.train.teacher_setup import prepare_teacher
 
 _TrlGKDTrainer: Any = gkd_classes()[1]
 
