@@ -9,7 +9,9 @@ ids the server returns are trained on, exactly as with the colocated engine.
 With several training processes every rank holds the same (unsharded) weights after a
 step, so the main process alone writes and reloads them; every rank then waits for the
 reload before it sends its own prompts (on-policy decisions are the same on every rank,
-so all of them reach each sync together).
+so all of them reach each sync together). The wait is a broadcast of how the reload
+went: when it fails, every rank stops with the main process's reason instead of
+waiting for a launcher to kill it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class VllmServerBackend(SyncedBackend):
         sync_dir: Where the weights are written for the server to read; a temporary
             folder on this machine when None (removed with the backend).
         main_process: Whether this process writes and reloads the weights (the main one).
-        wait_for_everyone: A barrier across the training processes (None: one process).
+        share_from_main: Sends the main process's value to every training process and
+            returns it there (a barrier too); None with one process.
     """
 
     name = "vllm-server"
@@ -50,11 +53,11 @@ class VllmServerBackend(SyncedBackend):
         sync_dir: Path | None = None,
         *,
         main_process: bool = True,
-        wait_for_everyone: Callable[[], None] | None = None,
+        share_from_main: Callable[[str | None], str | None] | None = None,
     ) -> None:
         super().__init__()
         self.main_process = main_process
-        self._barrier = wait_for_everyone
+        self._share = share_from_main
         self.server = server
         self.model_name = model_name
         self._unwrap = unwrap_model
@@ -63,12 +66,20 @@ class VllmServerBackend(SyncedBackend):
             weakref.finalize(self, shutil.rmtree, self.sync_dir, ignore_errors=True)
 
     def _push(self, model: Any) -> None:
+        failure: str | None = None
         if self.main_process:
-            write_weights(self._unwrap(model), self.sync_dir)
-            self.server.reload_weights(str(self.sync_dir))
-            self.server.reset_prefix_cache()
-        if self._barrier is not None:
-            self._barrier()  # no rank samples before the server has the new weights
+            try:
+                write_weights(self._unwrap(model), self.sync_dir)
+                self.server.reload_weights(str(self.sync_dir))
+                self.server.reset_prefix_cache()
+            except Exception as exc:
+                if self._share is not None:
+                    self._share(f"{type(exc).__name__}: {exc}")
+                raise
+        if self._share is not None:  # no rank samples before the server has the new weights
+            failure = self._share(None)
+        if failure is not None:
+            raise RuntimeError(f"the main process could not give the vLLM server the new weights: {failure}")
 
     def _sample(self, prompts: list[list[int]], generation_config: Any) -> list[list[int]]:
         return self.server.complete(self.model_name, prompts, sampling_settings(generation_config))

@@ -96,8 +96,16 @@ def _server_backend(trainer: Any, settings: GenerationSection) -> VllmServerBack
         model_name,
         accelerator.unwrap_model,
         main_process=accelerator.is_main_process,
-        wait_for_everyone=accelerator.wait_for_everyone if several else None,
+        share_from_main=_from_main_process if several else None,
     )
+
+
+def _from_main_process(value: str | None) -> str | None:
+    """The main process's `value`, on every process (accelerate's broadcast, a barrier too)."""
+    from accelerate.utils import broadcast_object_list
+
+    shared: str | None = broadcast_object_list([value], from_process=0)[0]
+    return shared
 
 
 def _zero3(trainer: Any) -> bool:

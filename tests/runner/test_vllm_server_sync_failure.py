@@ -1,0 +1,90 @@
+"""A weight reload that fails on the main process stops every training process, with its reason.
+
+Two real processes (gloo, accelerate's state from the launcher's environment variables)
+share one `VllmServerBackend` sync; the server stand-in refuses the reload on rank 0.
+Before, rank 1 waited at a barrier until a launcher killed it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("accelerate")
+
+WORKER = """
+import sys
+from accelerate import PartialState
+
+from gkd_schema.runner.clients.vllm_server import ServerError
+from gkd_schema.runner.generation import vllm_server_backend
+from gkd_schema.runner.train.generation_setup import _from_main_process
+
+
+class Server:
+    reloads = 0
+
+    def reload_weights(self, folder):
+        if sys.argv[2] == "refuse":
+            raise ServerError("unreachable", "the vLLM server at http://127.0.0.1:9 cannot be reached")
+        self.reloads += 1
+
+    def reset_prefix_cache(self):
+        pass
+
+
+state = PartialState(cpu=True)
+vllm_server_backend.write_weights = lambda model, folder: None  # no model: only the sync is under test
+backend = vllm_server_backend.VllmServerBackend(
+    server := Server(), "student", lambda m: m, sync_dir=__import__("pathlib").Path(sys.argv[1]),
+    main_process=state.is_main_process, share_from_main=_from_main_process,
+)
+try:
+    backend.sync(object())
+except Exception as exc:
+    print(f"rank {state.process_index}: {type(exc).__name__}: {exc}", flush=True)
+    sys.exit(1)
+print(f"rank {state.process_index}: synced, {server.reloads} reloads", flush=True)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _two_ranks(tmp_path: Path, server: str) -> tuple[list[int | None], list[str]]:
+    port = _free_port()
+    procs = []
+    for rank in (0, 1):
+        env = os.environ | {
+            "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1",
+        }
+        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), server], env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    outputs = [proc.communicate(timeout=180) for proc in procs]
+    lines = [out.strip().splitlines()[-1] if out.strip() else err[-2000:] for out, err in outputs]
+    return [proc.returncode for proc in procs], lines
+
+
+def test_the_main_process_alone_reloads_and_every_rank_goes_on(tmp_path: Path) -> None:
+    codes, lines = _two_ranks(tmp_path, "accept")
+    assert codes == [0, 0], lines
+    assert lines == ["rank 0: synced, 1 reloads", "rank 1: synced, 0 reloads"]
+
+
+def test_a_failed_reload_on_the_main_process_stops_every_rank_with_its_reason(tmp_path: Path) -> None:
+    codes, lines = _two_ranks(tmp_path, "refuse")
+    assert codes == [1, 1], lines
+    assert lines[0] == "rank 0: ServerError: the vLLM server at http://127.0.0.1:9 cannot be reached"
+    assert lines[1] == (
+        "rank 1: RuntimeError: the main process could not give the vLLM server the new weights: "
+        "ServerError: the vLLM server at http://127.0.0.1:9 cannot be reached"
+    )
