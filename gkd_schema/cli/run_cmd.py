@@ -88,9 +88,7 @@ def run(
     if report.config is not None:
         from gkd_schema.runner.preflight.checklist import check_run
 
-        check = check_run(
-            report.config, base_dir=Path.cwd(), overwrite=overwrite, offline=offline, num_processes=num_processes
-        )
+        check = check_run(report.config, base_dir=Path.cwd(), overwrite=overwrite, offline=offline)
         for diagnostic in check.diagnostics:
             report.add(diagnostic)
         plan = check.plan

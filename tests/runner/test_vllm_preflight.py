@@ -55,7 +55,7 @@ def test_what_colocated_vllm_cannot_do_yet_is_refused(write_config: Any, tmp_pat
     assert _of(findings, "vllm_tensor_parallel_unsupported")["loc"] == ["generation", "vllm", "tensor_parallel_size"]
 
 
-def test_several_training_processes_are_refused_a_colocated_engine_not_a_server(
+def test_several_training_processes_may_have_an_engine_each_or_share_a_server(
     write_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Called directly: a WORLD_SIZE of 2 would make the CLI's accelerate state wait for a peer.
@@ -63,12 +63,9 @@ def test_several_training_processes_are_refused_a_colocated_engine_not_a_server(
     served = validate_file(write_config(tmp_path, generation=SERVED, filename="served.yaml")).config
     assert config is not None and served is not None
     monkeypatch.setenv("WORLD_SIZE", "2")
-    found = check_vllm(config, base_dir=tmp_path, device_kind="cuda")
-    assert "vllm_single_process_only" in {d.type for d in found}
-    assert "mode: server" in _of([{"type": d.type, "message": d.message} for d in found],
-                                 "vllm_single_process_only")["message"]
-    assert "vllm_single_process_only" not in {d.type for d in check_vllm(served, base_dir=tmp_path,
-                                                                          device_kind="cuda")}
+    for checked in (config, served):  # vLLM itself may be missing here: only that may be said
+        found = {d.type for d in check_vllm(checked, base_dir=tmp_path, device_kind="cuda")}
+        assert found <= {"vllm_not_installed"}, found
 
 
 def test_the_transformers_backend_needs_none_of_it(write_config: Any, tmp_path: Path) -> None:
@@ -88,12 +85,3 @@ def test_the_transformers_backend_needs_none_of_it(write_config: Any, tmp_path: 
 )
 def test_head_dim_reads_explicit_and_derived_sizes(config: dict[str, Any], size: int | None) -> None:
     assert head_dim(config) == size
-
-
-def test_gkd_run_with_several_processes_is_refused_before_it_launches(write_config: Any, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, generation=VLLM)
-    result = CliRunner().invoke(app, ["run", str(cfg), "--num-processes", "2", "--format", "json"])
-    assert result.exit_code == 1
-    errors = json.loads(result.stderr or result.output)["files"][0]["errors"]
-    assert "vllm_single_process_only" in {e["type"] for e in errors}
-    assert not (tmp_path / "out").exists()

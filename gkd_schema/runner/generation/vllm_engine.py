@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ class EngineSpec:
     enable_prefix_caching: bool
     seed: int
     trust_remote_code: bool = False
+    # Several training processes, one engine each, inside the launcher's process group.
+    external_launcher: bool = False
 
 
 def kv_cache_bytes(model_config: Any, sequences: int, max_model_len: int, dtype_bytes: int) -> int:
@@ -122,6 +125,11 @@ def start_engine(spec: EngineSpec, threads: int | None) -> Any:
         # A bar for loading a checkpoint the run has already loaded once says nothing.
         "use_tqdm_on_load": False,
     }
+    if spec.external_launcher:
+        # vLLM joins the training processes' torch.distributed world (RANK, WORLD_SIZE...)
+        # instead of starting one of its own beside it: each rank's engine is a
+        # tensor-parallel group of one, as in TRL's colocate mode.
+        kwargs["distributed_executor_backend"] = "external_launcher"
     if spec.device == "cpu":
         # Compiling for the CPU costs more than a tiny run's generation saves.
         kwargs["enforce_eager"] = True
@@ -155,3 +163,19 @@ def _refuse_transformers_fallback(llm: Any, model: str) -> None:
             "a colocated engine needs an architecture vLLM implements natively (Llama, Qwen2, Qwen3, "
             "Mistral, Gemma, ...), or use `generation.backend: transformers`"
         )
+
+
+def close_process_groups() -> None:
+    """Close the training processes' group, and before it the groups a colocated engine made in it.
+
+    An engine that joined the launcher's world (`external_launcher`) destroys its own
+    groups when the interpreter exits, and raises there if the world they belong to is
+    already gone; vLLM's cleanup destroys its groups and then the world, in that order.
+    """
+    import torch.distributed as dist
+
+    state = sys.modules.get("vllm.distributed.parallel_state")
+    if state is not None and state.model_parallel_is_initialized():
+        state.cleanup_dist_env_and_memory()
+    elif dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

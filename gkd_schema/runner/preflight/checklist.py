@@ -56,7 +56,6 @@ def check_run(
     overwrite: bool = False,
     for_run: bool = True,
     offline: bool = False,
-    num_processes: int = 1,
 ) -> RunCheck:
     """Run every check in `CHECKS` that applies, loading no weights.
 
@@ -72,7 +71,6 @@ def check_run(
             `--overwrite`: only a `training.resume` path is checked there.
         offline: `--offline`: use the local Hugging Face cache only, as `HF_HUB_OFFLINE=1`
             does; a model that is not cached is an error, and the run switches the Hub off.
-        num_processes: `gkd run --num-processes` (a launched rank knows its `WORLD_SIZE`).
 
     Returns:
         The diagnostics, and the plan when `for_run` and nothing is an error.
@@ -109,7 +107,7 @@ def check_run(
         out += check_trackers(config.training.report_to)
     with guarded("vLLM and the device it generates on", ("generation", "backend"), out):
         device_kind = plan.device.kind if plan is not None else detect_device().kind
-        out += check_vllm(config, base_dir=base_dir, device_kind=device_kind, num_processes=num_processes)
+        out += check_vllm(config, base_dir=base_dir, device_kind=device_kind)
     with guarded("the vLLM server", ("generation", "vllm", "server_url"), out):
         out += check_vllm_server(config, base_dir=base_dir)
     with guarded("the teacher server", ("teacher", "server_url"), out):

@@ -164,7 +164,6 @@ CHECKS: tuple[Check, ...] = (
         "error",
         "same",
     ),
-    Check("... and, colocated, one training process", "vllm_single_process_only", "error", "same"),
     Check("... and no 4-bit (QLoRA) student", "vllm_qlora_unsupported", "error", "same"),
     Check(
         "... and a colocated engine on one device",

@@ -9,7 +9,6 @@ engine, or a 4-bit student whose merged weights the engine cannot take.
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
@@ -65,25 +64,12 @@ def _cpu_head_dim(config: RunConfig, base_dir: Path) -> list[Diagnostic]:
     ]
 
 
-def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str, num_processes: int = 1) -> list[Diagnostic]:
+def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str) -> list[Diagnostic]:
     """Errors for a vLLM backend this machine or this run cannot use; nothing otherwise."""
     generation = config.generation
     if generation.backend != "vllm":
         return []
     out = _colocated(config, base_dir, device_kind) if generation.vllm.mode == "colocate" else []
-    several = max(num_processes, int(os.environ.get("WORLD_SIZE", "1"))) > 1
-    if several and generation.vllm.mode == "colocate":
-        # One in-process engine per rank would each initialise torch.distributed beside the
-        # training process group; a server is shared by all ranks instead.
-        out.append(
-            Diagnostic(
-                BACKEND_LOC,
-                "a colocated vLLM engine runs with a single training process in this version of gkd, and "
-                "this run has several; use `generation.vllm.mode: server` (one server for every process), "
-                "one process, or `generation.backend: transformers`",
-                "vllm_single_process_only",
-            )
-        )
     if config.peft is not None and config.peft.load_in_4bit:
         out.append(
             Diagnostic(

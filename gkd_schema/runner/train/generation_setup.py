@@ -51,19 +51,30 @@ def engine_spec(trainer: Any, settings: GenerationSection, student: ModelSection
         kv_cache_bytes=kv_bytes,
         tensor_parallel_size=vllm.tensor_parallel_size,
         enable_prefix_caching=vllm.enable_prefix_caching,
-        seed=args.seed,
+        # Each rank samples its own prompts: its own stream of random numbers too.
+        seed=args.seed + trainer.accelerator.process_index,
         trust_remote_code=bool(student and student.trust_remote_code),
+        external_launcher=trainer.accelerator.num_processes > 1,
     )
 
 
 def student_backend(
     trainer: Any, settings: GenerationSection | None, student: ModelSection | None
 ) -> GenerationBackend:
-    """The backend that samples the student's on-policy completions."""
+    """The backend that samples the student's on-policy completions.
+
+    With several processes a colocated engine runs in each (its own prompts, its own
+    seed); a server is shared, the main process reloading it (`VllmServerBackend`).
+
+    Raises:
+        RuntimeError: Several processes hold shards of the student (FSDP, ZeRO-3).
+    """
     if settings is None or settings.backend == "transformers":
         return transformers_backend(trainer, trainer.args.gradient_checkpointing_kwargs)
     import torch
 
+    if trainer.accelerator.num_processes > 1:
+        _refuse_shards(trainer, settings.vllm.mode)
     if settings.vllm.mode == "server":
         return _server_backend(trainer, settings)
     spec = engine_spec(trainer, settings, student)
@@ -72,22 +83,11 @@ def student_backend(
 
 
 def _server_backend(trainer: Any, settings: GenerationSection) -> VllmServerBackend:
-    """A client of the server the user started; preflight has checked it serves the student.
-
-    Raises:
-        RuntimeError: Several processes hold shards of the student (FSDP, ZeRO-3), which
-            the main process cannot write out alone.
-    """
+    """A client of the server the user started; preflight has checked it serves the student."""
     vllm = settings.vllm
     assert vllm.server_url is not None  # the section's validator requires it in server mode
     accelerator = trainer.accelerator
     several = accelerator.num_processes > 1
-    if several and (getattr(trainer, "is_fsdp_enabled", False) or _zero3(trainer)):
-        raise RuntimeError(
-            "`generation.vllm.mode: server` with several processes needs each to hold the whole student "
-            "(plain data parallel, DeepSpeed ZeRO-1/2), not FSDP or ZeRO-3 shards; use one of those or "
-            "`generation.backend: transformers`"
-        )
     server = VllmServer(vllm.server_url, vllm.connect_timeout_s, vllm.request_timeout_s)
     # Requests name the model as the server does; it serves one (preflight checked which).
     model_name = server.models()[0].id
@@ -106,6 +106,20 @@ def _from_main_process(value: str | None) -> str | None:
 
     shared: str | None = broadcast_object_list([value], from_process=0)[0]
     return shared
+
+
+def _refuse_shards(trainer: Any, mode: str) -> None:
+    """Several processes hand vLLM the weights each holds: they must hold the whole student.
+
+    Raises:
+        RuntimeError: FSDP or ZeRO-3 leaves each process a shard.
+    """
+    if getattr(trainer, "is_fsdp_enabled", False) or _zero3(trainer):
+        raise RuntimeError(
+            f"`generation.vllm.mode: {mode}` with several processes needs each to hold the whole student "
+            "(plain data parallel, DeepSpeed ZeRO-1/2), not FSDP or ZeRO-3 shards; use one of those or "
+            "`generation.backend: transformers`"
+        )
 
 
 def _zero3(trainer: Any) -> bool:

@@ -289,7 +289,6 @@ def _finish(state: Any) -> None:
     if state.num_processes <= 1:
         return
     state.wait_for_everyone()
-    import torch.distributed as dist
+    from gkd_schema.runner.generation.vllm_engine import close_process_groups
 
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    close_process_groups()

@@ -1,8 +1,9 @@
-"""A weight reload that fails on the main process stops every training process, with its reason.
+"""vLLM generation with several training processes, without vLLM: the sync and what is refused.
 
 Two real processes (gloo, accelerate's state from the launcher's environment variables)
-share one `VllmServerBackend` sync; the server stand-in refuses the reload on rank 0.
-Before, rank 1 waited at a barrier until a launcher killed it.
+share one `VllmServerBackend` sync; a server stand-in accepts or refuses the reload on
+rank 0. Before, a refusal left rank 1 at a barrier until a launcher killed it. The real
+runs (a vLLM server, and an engine per rank) are in tests/with_vllm/.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -88,3 +90,20 @@ def test_a_failed_reload_on_the_main_process_stops_every_rank_with_its_reason(tm
         "rank 1: RuntimeError: the main process could not give the vLLM server the new weights: "
         "ServerError: the vLLM server at http://127.0.0.1:9 cannot be reached"
     )
+
+
+@pytest.mark.parametrize("mode", ["colocate", "server"])
+@pytest.mark.parametrize("shards", ["fsdp", "zero3"])
+def test_several_processes_holding_shards_are_refused_with_the_reason(mode: str, shards: str) -> None:
+    from gkd_schema.models.generation_section import GenerationSection
+    from gkd_schema.runner.train.generation_setup import student_backend
+
+    vllm = {"mode": mode, **({"server_url": "http://127.0.0.1:9"} if mode == "server" else {})}
+    settings = GenerationSection.model_validate({"backend": "vllm", "vllm": vllm})
+    plugin = SimpleNamespace(zero_stage=3) if shards == "zero3" else None
+    trainer = SimpleNamespace(
+        is_fsdp_enabled=shards == "fsdp",
+        accelerator=SimpleNamespace(num_processes=2, state=SimpleNamespace(deepspeed_plugin=plugin)),
+    )
+    with pytest.raises(RuntimeError, match=f"`generation.vllm.mode: {mode}` with several processes needs each"):
+        student_backend(trainer, settings, None)
