@@ -6,7 +6,10 @@ install` leaves them: a checkout run with PYTHONDONTWRITEBYTECODE (these machine
 it) would otherwise compile gkd from source in every process, and torch's modules are
 byte-compiled. Usage:
 
-    python benchmarks/cli_startup.py [--rounds 15]
+    python benchmarks/cli_startup.py [--rounds 15] [--baseline REV]
+
+`--baseline REV` adds a row for `gkd validate examples/minimal.yaml` run from a git
+worktree of REV (byte-compiled too), interleaved with the others.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +32,22 @@ EXAMPLES = sorted(str(p) for p in (ROOT / "examples").rglob("*.yaml") if "accele
 def _gkd_command() -> list[str]:
     exe = shutil.which("gkd", path=str(Path(sys.executable).parent))
     return [exe] if exe else [sys.executable, "-m", "gkd_schema"]
+
+
+def _validate_from(tree: Path) -> list[str]:
+    """`gkd validate examples/minimal.yaml` with gkd imported from `tree`, through the CLI's entry point."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(tree)!r}); sys.argv = ['gkd', 'validate', 'examples/minimal.yaml']; "
+        "from gkd_schema.cli.app import main; main()"
+    )
+    return [sys.executable, "-c", code]
+
+
+def _worktree(rev: str, parent: Path) -> Path:
+    tree = parent / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+    compileall.compile_dir(tree / "gkd_schema", quiet=1)
+    return tree
 
 
 def _time(cmd: list[str]) -> float:
@@ -42,8 +62,19 @@ def _time(cmd: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--baseline", help="a git revision to compare with")
     args = parser.parse_args()
     compileall.compile_dir(ROOT / "gkd_schema", quiet=1)
+    with tempfile.TemporaryDirectory() as scratch:
+        baseline = _worktree(args.baseline, Path(scratch)) if args.baseline else None
+        try:
+            _measure(args.rounds, args.baseline, baseline)
+        finally:
+            if baseline is not None:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
+
+
+def _measure(rounds: int, rev: str | None, baseline: Path | None) -> None:
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "gkd validate examples/minimal.yaml": [*_gkd_command(), "validate", "examples/minimal.yaml"],
@@ -51,20 +82,27 @@ def main() -> None:
         "python -c 'import torch'": [sys.executable, "-c", "import torch"],
         "python -c 'import trl.experimental.gkd'": [sys.executable, "-c", "import trl.experimental.gkd"],
     }
+    # The libraries `gkd validate` cannot do without, and nothing of gkd: its floor.
+    commands["python -c 'import pydantic.types, typer, ruamel.yaml'"] = [
+        sys.executable, "-c", "import pydantic.types, typer, ruamel.yaml"
+    ]
+    if baseline is not None:
+        commands["  same, this tree via main()"] = _validate_from(ROOT)
+        commands[f"  same, at {rev} via main()"] = _validate_from(baseline)
     for cmd in commands.values():  # warm the file cache once
         _time(cmd)
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for name, cmd in commands.items():
             times[name].append(_time(cmd))
     medians = {name: statistics.median(values) for name, values in times.items()}
     one_name, all_name, torch_name, trl_name = list(commands)[1:5]
-    print(f"{'command':<48} {'median s':>9} {'vs validate':>12}")
+    print(f"{'command':<56} {'median s':>9} {'vs validate':>12}")
     for name, median in medians.items():
-        print(f"{name:<48} {median:>9.3f} {median / medians[one_name]:>11.2f}x")
+        print(f"{name:<56} {median:>9.3f} {median / medians[one_name]:>11.2f}x")
     for name in (one_name, all_name):
         print(
-            f"\n{name}: {medians[name]:.3f} s median over {args.rounds} rounds; "
+            f"\n{name}: {medians[name]:.3f} s median over {rounds} rounds; "
             f"{medians[torch_name] / medians[name]:.1f}x faster than `import torch`, "
             f"{medians[trl_name] / medians[name]:.1f}x faster than importing TRL's GKD stack."
         )
