@@ -25,6 +25,7 @@ from accelerate import PartialState
 
 from gkd_schema.runner.clients.vllm_server import ServerError
 from gkd_schema.runner.generation import vllm_server_backend
+from gkd_schema.runner.generation.vllm_engine import close_process_groups
 from gkd_schema.runner.train.generation_setup import _from_main_process
 
 
@@ -48,10 +49,15 @@ backend = vllm_server_backend.VllmServerBackend(
 )
 try:
     backend.sync(object())
+    outcome, code = f"synced, {server.reloads} reloads", 0
 except Exception as exc:
-    print(f"rank {state.process_index}: {type(exc).__name__}: {exc}", flush=True)
-    sys.exit(1)
-print(f"rank {state.process_index}: synced, {server.reloads} reloads", flush=True)
+    outcome, code = f"{type(exc).__name__}: {exc}", 1
+# Both ranks get here either way (that is what is under test); leave together, as `gkd run`
+# does, or gloo aborts the rank whose peer went first.
+state.wait_for_everyone()
+close_process_groups()
+print(f"rank {state.process_index}: {outcome}", flush=True)
+sys.exit(code)
 """
 
 
