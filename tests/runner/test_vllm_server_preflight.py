@@ -16,16 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ports import free_port
 from typer.testing import CliRunner
 
 from gkd_schema.cli.app import app
 from gkd_schema.runner.clients.vllm_server import ServerError, VllmServer
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _server(url: str, **extra: Any) -> dict[str, Any]:
@@ -85,7 +80,7 @@ def dev_mode_off(tiny_student_dir: Path) -> Iterator[str]:
 
 
 def test_a_server_that_is_down_is_an_error_at_server_url(write_config: Any, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     code, errors = _deep(write_config(tmp_path, generation=_server(url)))
     assert code == 1
     error = next(e for e in errors if e["type"] == "vllm_server_unreachable")

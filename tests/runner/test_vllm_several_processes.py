@@ -9,13 +9,13 @@ runs (a vLLM server, and an engine per rank) are in tests/with_vllm/.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from ports import free_port
 
 pytest.importorskip("accelerate")
 
@@ -61,14 +61,9 @@ sys.exit(code)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def _two_ranks(tmp_path: Path, server: str) -> tuple[list[int | None], list[str]]:
-    port = _free_port()
+    port = free_port()
     procs = []
     for rank in (0, 1):
         env = os.environ | {

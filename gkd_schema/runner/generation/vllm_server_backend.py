@@ -66,7 +66,6 @@ class VllmServerBackend(SyncedBackend):
             weakref.finalize(self, shutil.rmtree, self.sync_dir, ignore_errors=True)
 
     def _push(self, model: Any) -> None:
-        failure: str | None = None
         if self.main_process:
             try:
                 write_weights(self._unwrap(model), self.sync_dir)
@@ -76,9 +75,8 @@ class VllmServerBackend(SyncedBackend):
                 if self._share is not None:
                     self._share(f"{type(exc).__name__}: {exc}")
                 raise
-        if self._share is not None:  # no rank samples before the server has the new weights
-            failure = self._share(None)
-        if failure is not None:
+        # No rank samples before the server has the new weights.
+        if self._share is not None and (failure := self._share(None)) is not None:
             raise RuntimeError(f"the main process could not give the vLLM server the new weights: {failure}")
 
     def _sample(self, prompts: list[list[int]], generation_config: Any) -> list[list[int]]:

@@ -133,7 +133,7 @@ def _check_models(config: RunConfig, base_dir: Path, out: list[Diagnostic]) -> _
             need_weights=False,
         )
         out += found
-    tokenizer = None
+    tokenizer = teacher_tokenizer = None
     if tokenizer_found is not None:
         tokenizer, found = load_tokenizer(
             tokenizer_found, loc=tokenizer_loc, trust_remote_code=config.model.trust_remote_code
@@ -158,8 +158,7 @@ def _check_models(config: RunConfig, base_dir: Path, out: list[Diagnostic]) -> _
                 student_label=tokenizer_found.label,
                 teacher_label=config.gkd.teacher_model_name_or_path,
             )
-            return _Checked(tokenizer, student, teacher, teacher_tokenizer)
-    return _Checked(tokenizer, student, teacher)
+    return _Checked(tokenizer, student, teacher, teacher_tokenizer)
 
 
 def _check_data(config: RunConfig, base_dir: Path, checked: _Checked, out: list[Diagnostic]) -> None:
