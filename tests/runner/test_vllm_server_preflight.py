@@ -45,6 +45,16 @@ def silent_port() -> Iterator[int]:
 @pytest.fixture
 def dev_mode_off(tiny_student_dir: Path) -> Iterator[str]:
     """An HTTP server that lists the student as vLLM does and has no development endpoints."""
+    yield from _stub(tiny_student_dir, dev_mode=False)
+
+
+@pytest.fixture
+def dev_mode_on(tiny_student_dir: Path) -> Iterator[str]:
+    """... with the development endpoints, and no weight-transfer engine."""
+    yield from _stub(tiny_student_dir, dev_mode=True)
+
+
+def _stub(tiny_student_dir: Path, *, dev_mode: bool) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -59,6 +69,8 @@ def dev_mode_off(tiny_student_dir: Path) -> Iterator[str]:
             self.wfile.write(raw)
 
         def do_GET(self) -> None:
+            if dev_mode and self.path.startswith("/server_info"):
+                return self._reply(200, {"vllm_config": {"weight_transfer_config": None}})
             model = {"id": str(tiny_student_dir), "root": str(tiny_student_dir), "max_model_len": 512}
             self._reply(200, {"object": "list", "data": [model]})
 
@@ -70,6 +82,8 @@ def dev_mode_off(tiny_student_dir: Path) -> Iterator[str]:
 
                 tok = AutoTokenizer.from_pretrained(str(tiny_student_dir))
                 self._reply(200, {"tokens": tok(body["prompt"], add_special_tokens=False)["input_ids"]})
+            elif dev_mode and self.path == "/reset_prefix_cache":
+                self._reply(200, {})
             else:
                 self._reply(404, {"detail": "Not Found"})
 
@@ -104,6 +118,18 @@ def test_a_server_without_the_weight_sync_endpoints_says_how_to_start_it(
     assert code == 1, errors
     assert [e["type"] for e in errors] == ["vllm_server_refused"]
     assert "HTTP 404" in errors[0]["message"] and "VLLM_SERVER_DEV_MODE=1" in errors[0]["message"]
+
+
+def test_a_broadcast_to_a_server_without_a_weight_transfer_engine_says_how_to_start_it(
+    write_config: Any, tmp_path: Path, dev_mode_on: str
+) -> None:
+    assert _deep(write_config(tmp_path, generation=_server(dev_mode_on)))[0] == 0  # a checkpoint needs none
+    code, errors = _deep(write_config(tmp_path, generation=_server(dev_mode_on, weight_sync="gloo")))
+    assert code == 1
+    error = next(e for e in errors if e["type"] == "vllm_server_weight_transfer_mismatch")
+    assert error["loc"] == ["generation", "vllm", "weight_sync"] and error["line"] is not None
+    assert "was started without a weight-transfer engine" in error["message"]
+    assert """--weight-transfer-config '{"backend": "gkd_gloo"}'""" in error["message"]
 
 
 def test_server_mode_needs_no_local_vllm_and_no_head_size_check(

@@ -1,8 +1,9 @@
 """vLLM generation with several training processes, without vLLM: the sync and what is refused.
 
 Two real processes (gloo, accelerate's state from the launcher's environment variables)
-share one `VllmServerBackend` sync; a server stand-in accepts or refuses the reload on
-rank 0. Before, a refusal left rank 1 at a barrier until a launcher killed it. The real
+share one `VllmServerBackend`; a server stand-in on rank 0 takes the reload and both
+ranks' prompts, or refuses either. Before, a refusal left rank 1 at a barrier until a
+launcher killed it. The real
 runs (a vLLM server, and an engine per rank) are in tests/with_vllm/.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -22,34 +22,47 @@ pytest.importorskip("accelerate")
 WORKER = """
 import sys
 from accelerate import PartialState
+from transformers import GenerationConfig
 
 from gkd_schema.runner.clients.vllm_server import ServerError
 from gkd_schema.runner.generation import vllm_server_backend
 from gkd_schema.runner.generation.vllm_engine import close_process_groups
-from gkd_schema.runner.train.generation_setup import _from_main_process
+from gkd_schema.runner.train.generation_setup import AccelerateRanks
+
+DOWN = ServerError("unreachable", "the vLLM server at http://127.0.0.1:9 cannot be reached")
 
 
-class Server:
-    reloads = 0
-
-    def reload_weights(self, folder):
-        if sys.argv[2] == "refuse":
-            raise ServerError("unreachable", "the vLLM server at http://127.0.0.1:9 cannot be reached")
-        self.reloads += 1
+class Server:  # counts what reaches it; only the main process may call it
+    reloads = requests = 0
 
     def reset_prefix_cache(self):
         pass
 
+    def complete(self, model, prompts, settings):
+        if sys.argv[1] == "refuse-completions":
+            raise DOWN
+        self.requests += 1
+        return [[p[0] * 10 + p[1]] for p in prompts]  # a completion that names its prompt
+
+
+def hand_over(model):  # the stand-in for writing and reloading a checkpoint
+    if sys.argv[1] == "refuse-weights":
+        raise DOWN
+    server.reloads += 1
+
 
 state = PartialState(cpu=True)
-vllm_server_backend.write_weights = lambda model, folder: None  # no model: only the sync is under test
 backend = vllm_server_backend.VllmServerBackend(
-    server := Server(), "student", lambda m: m, sync_dir=__import__("pathlib").Path(sys.argv[1]),
-    main_process=state.is_main_process, share_from_main=_from_main_process,
+    server := Server(), "student", lambda m: m, hand_over,
+    main_process=state.is_main_process, ranks=AccelerateRanks(state.process_index),
 )
 try:
     backend.sync(object())
-    outcome, code = f"synced, {server.reloads} reloads", 0
+    rank = state.process_index
+    prompts = [[rank + 1, i] for i in range(rank + 2)]  # ranks send different numbers of prompts
+    config = GenerationConfig(max_new_tokens=4, do_sample=False, eos_token_id=0, pad_token_id=0)
+    completions = backend._sample(prompts, config)
+    outcome, code = f"{server.reloads} reloads, {server.requests} requests, {completions}", 0
 except Exception as exc:
     outcome, code = f"{type(exc).__name__}: {exc}", 1
 # Both ranks get here either way (that is what is under test); leave together, as `gkd run`
@@ -62,7 +75,7 @@ sys.exit(code)
 
 
 
-def _two_ranks(tmp_path: Path, server: str) -> tuple[list[int | None], list[str]]:
+def _two_ranks(server: str) -> tuple[list[int | None], list[str]]:
     port = free_port()
     procs = []
     for rank in (0, 1):
@@ -70,25 +83,33 @@ def _two_ranks(tmp_path: Path, server: str) -> tuple[list[int | None], list[str]
             "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
             "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1",
         }
-        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), server], env=env, text=True,
+        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, server], env=env, text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     outputs = [proc.communicate(timeout=180) for proc in procs]
     lines = [out.strip().splitlines()[-1] if out.strip() else err[-2000:] for out, err in outputs]
     return [proc.returncode for proc in procs], lines
 
 
-def test_the_main_process_alone_reloads_and_every_rank_goes_on(tmp_path: Path) -> None:
-    codes, lines = _two_ranks(tmp_path, "accept")
+def test_only_the_main_process_talks_to_the_server_and_each_rank_gets_its_own_completions() -> None:
+    codes, lines = _two_ranks("accept")
     assert codes == [0, 0], lines
-    assert lines == ["rank 0: synced, 1 reloads", "rank 1: synced, 0 reloads"]
+    # One reload and one request for both ranks' prompts (2 and 3), all on rank 0.
+    assert lines == ["rank 0: 1 reloads, 1 requests, [[10], [11]]", "rank 1: 0 reloads, 0 requests, [[20], [21], [22]]"]
 
 
-def test_a_failed_reload_on_the_main_process_stops_every_rank_with_its_reason(tmp_path: Path) -> None:
-    codes, lines = _two_ranks(tmp_path, "refuse")
+@pytest.mark.parametrize(
+    ("refused", "what"),
+    [
+        ("refuse-weights", "give the vLLM server the new weights"),
+        ("refuse-completions", "get completions from the vLLM server"),
+    ],
+)
+def test_a_failure_on_the_main_process_stops_every_rank_with_its_reason(refused: str, what: str) -> None:
+    codes, lines = _two_ranks(refused)
     assert codes == [1, 1], lines
     assert lines[0] == "rank 0: ServerError: the vLLM server at http://127.0.0.1:9 cannot be reached"
     assert lines[1] == (
-        "rank 1: RuntimeError: the main process could not give the vLLM server the new weights: "
+        f"rank 1: RuntimeError: the main process could not {what}: "
         "ServerError: the vLLM server at http://127.0.0.1:9 cannot be reached"
     )
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ports import free_port
 
+# The server takes gkd's gloo weight transfer too (`weight_sync: gloo`); reloads still work.
+GLOO_TRANSFER = ("--weight-transfer-config", '{"backend": "gkd_gloo"}')
 READY_S = 240  # 21-23 s on an idle 2-core machine; far more when the cores are shared
 
 
@@ -27,7 +29,7 @@ class RunningServer:
 
 @contextmanager
 def vllm_server(
-    model_dir: Path, log: Path, *, max_model_len: int = 64, dev_mode: bool = True
+    model_dir: Path, log: Path, *, max_model_len: int = 64, dev_mode: bool = True, extra: tuple[str, ...] = ()
 ) -> Iterator[RunningServer]:
     """Start a server for `model_dir`, yield it once healthy, and always stop it.
 
@@ -45,7 +47,7 @@ def vllm_server(
     command = [
         sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
         "--dtype", "float32", "--enforce-eager", "--max-model-len", str(max_model_len),
-        "--host", "127.0.0.1", "--port", str(port), "--seed", "0",
+        "--host", "127.0.0.1", "--port", str(port), "--seed", "0", *extra,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)

@@ -1,4 +1,4 @@
-"""`generation.vllm.mode: server` against a real vLLM server: weights reloaded, completions token-exact."""
+"""`generation.vllm.mode: server` on a real vLLM server: weights reloaded or broadcast, token-exact completions."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import pytest
 import tiny_models
 import torch
 from runs import gkd, write_config
-from server import RunningServer, vllm_server
+from server import GLOO_TRANSFER, RunningServer, vllm_server
 from test_vllm_generation import STUDENT, _assert_same, _batch, _greedy, _load, _optimizer_step, _transformers
 
 from gkd_schema.runner.clients.vllm_server import VllmServer
 from gkd_schema.runner.generation.vllm_server_backend import VllmServerBackend
+from gkd_schema.runner.generation.weight_transfer import TransferHandover
+from gkd_schema.runner.generation.weights_file import CheckpointHandover
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +27,28 @@ def student_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(student_dir: Path) -> Iterator[RunningServer]:
-    with vllm_server(student_dir, student_dir.parent / "server.log") as running:
+    # Both handovers on one server: it reloads checkpoints and takes gkd's gloo transfer.
+    with vllm_server(student_dir, student_dir.parent / "server.log", extra=GLOO_TRANSFER) as running:
         yield running
 
 
-def _backend(served: RunningServer, tmp_path: Path) -> VllmServerBackend:
+def _backend(served: RunningServer, tmp_path: Path, weight_sync: str) -> VllmServerBackend:
     server = VllmServer(served.url, request_timeout_s=120)
-    return VllmServerBackend(server, server.models()[0].id, lambda m: m, sync_dir=tmp_path / "weights")
+    if weight_sync == "checkpoint":
+        handover: Any = CheckpointHandover(server, tmp_path / "weights")
+    else:
+        handover = TransferHandover(server, weight_sync)
+    return VllmServerBackend(server, server.models()[0].id, lambda m: m, handover)
 
 
+@pytest.mark.parametrize("weight_sync", ["checkpoint", "gloo"])
 def test_after_an_update_the_server_answers_with_the_new_weights(
-    served: RunningServer, student_dir: Path, tmp_path: Path
+    served: RunningServer, student_dir: Path, tmp_path: Path, weight_sync: str
 ) -> None:
     model, tokenizer = _load(student_dir)
     inputs = _batch(tokenizer)
     config = _greedy(tokenizer, tokenizer.eos_token_id)
-    backend = _backend(served, tmp_path)
+    backend = _backend(served, tmp_path, weight_sync)
     before = backend.generate(model, inputs, config, weights_version=0)
     _assert_same(before, _transformers(model, inputs, config))
 
@@ -53,14 +61,13 @@ def test_after_an_update_the_server_answers_with_the_new_weights(
 
 
 def _validate(tmp_path: Path, url: str, student: Path, **keys: Any) -> Any:
-    cfg = write_config(
-        tmp_path / "cfg.yaml", teacher=student, student=student, generation=_server_mode(url), **keys
-    )
+    keys.setdefault("generation", _server_mode(url))
+    cfg = write_config(tmp_path / "cfg.yaml", teacher=student, student=student, **keys)
     return gkd("validate", str(cfg), "--deep", cwd=tmp_path)
 
 
-def _server_mode(url: str) -> dict[str, Any]:
-    return {"backend": "vllm", "vllm": {"mode": "server", "server_url": url}}
+def _server_mode(url: str, **vllm: Any) -> dict[str, Any]:
+    return {"backend": "vllm", "vllm": {"mode": "server", "server_url": url, **vllm}}
 
 
 def test_deep_validation_checks_what_the_server_serves(
@@ -75,6 +82,12 @@ def test_deep_validation_checks_what_the_server_serves(
     assert f"--served-model-name {elsewhere}" in other.stdout
     longer = _validate(tmp_path, served.url, student_dir, max_length=128)
     assert longer.returncode == 1 and "--max-model-len 128" in longer.stdout, longer.stdout
+    gloo = _validate(tmp_path, served.url, student_dir, generation=_server_mode(served.url, weight_sync="gloo"))
+    assert gloo.returncode == 0, gloo.stdout + gloo.stderr
+    nccl = _validate(tmp_path, served.url, student_dir, generation=_server_mode(served.url, weight_sync="nccl"))
+    assert nccl.returncode == 1, nccl.stdout
+    assert "started with the `gkd_gloo` weight-transfer engine" in nccl.stdout, nccl.stdout
+    assert """'{"backend": "nccl"}'""" in nccl.stdout
     words = tiny_models.build_vocab_merges_tokenizer(tmp_path / "words")
     other_tokens = _validate(tmp_path, served.url, student_dir, tokenizer=words)
     assert "the server's tokenizer splits" in other_tokens.stdout, other_tokens.stdout

@@ -20,6 +20,11 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+_DEV_ROUTES = frozenset({
+    "/collective_rpc", "/reset_prefix_cache", "/get_world_size", "/server_info?config_format=json",
+    "/init_weight_transfer_engine", "/start_weight_update", "/update_weights", "/finish_weight_update",
+    "/shutdown_weight_transfer_engine",
+})
 DEV_MODE_HINT = "start the server with `VLLM_SERVER_DEV_MODE=1` (docs/running.md)"
 
 
@@ -123,7 +128,7 @@ class VllmServer:
 
     def _refused(self, path: str, exc: urllib.error.HTTPError) -> ServerError:
         detail = exc.read().decode("utf-8", "replace")[:300]
-        dev_only = path in ("/collective_rpc", "/reset_prefix_cache")
+        dev_only = path in _DEV_ROUTES
         hint = f"; {DEV_MODE_HINT}" if exc.code == 404 and dev_only else ""
         error = ServerError(
             "refused", f"the vLLM server at {self.url} answered {path} with HTTP {exc.code}: {detail}{hint}"
@@ -189,6 +194,47 @@ class VllmServer:
             {"method": "reload_weights", "kwargs": {"weights_path": weights_path, "is_checkpoint_format": True}},
             slow=True,
         )
+
+    def world_size(self) -> int:
+        """The server's workers across its parallel groups (`/get_world_size`, development mode)."""
+        reply = self._call("/get_world_size")
+        try:
+            return int(reply["world_size"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ServerError("bad_reply", f"the server at {self.url} did not say its world size") from exc
+
+    def weight_transfer_backend(self) -> str | None:
+        """The backend of the server's weight-transfer engine (`--weight-transfer-config`); None without one.
+
+        Read from `/server_info` (development mode), which also gathers the server's system
+        information once: a slow request.
+        """
+        reply = self._call("/server_info?config_format=json", slow=True)
+        try:
+            transfer = reply["vllm_config"].get("weight_transfer_config")
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ServerError("bad_reply", f"the server at {self.url} did not describe its configuration") from exc
+        return str(transfer["backend"]) if isinstance(transfer, dict) and "backend" in transfer else None
+
+    # vLLM's weight-transfer routes (development mode), as its trainer engines call them.
+    def init_weight_transfer_engine(self, init_info: dict[str, Any]) -> None:
+        """Have every worker join the trainer's transfer group (blocks until the group is complete)."""
+        self._call("/init_weight_transfer_engine", {"init_info": init_info}, slow=True)
+
+    def start_weight_update(self) -> None:
+        self._call("/start_weight_update", {}, slow=True)
+
+    def update_weights(self, update_info: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Have every worker receive the tensors `update_info` lists (blocks until they arrived)."""
+        self._call("/update_weights", {"update_info": update_info}, slow=True)
+
+    def finish_weight_update(self, weight_version: str | None = None) -> None:
+        self._call("/finish_weight_update", {} if weight_version is None else {"weight_version": weight_version},
+                   slow=True)
+
+    def shutdown_weight_transfer_engine(self) -> None:
+        """Have the workers leave the transfer group (they keep serving)."""
+        self._call("/shutdown_weight_transfer_engine", {})
 
     def reset_prefix_cache(self) -> None:
         """Drop the KV cache of prefixes computed with the old weights."""

@@ -1,46 +1,58 @@
 """On-policy completions from a vLLM server (`generation.vllm.mode: server`).
 
 The server runs in its own process (on its own GPU, or the same CPU). After every
-optimizer step the student's weights are written as a checkpoint to a folder the
-server can read and reloaded there (`/collective_rpc` `reload_weights`, then
-`/reset_prefix_cache`): the same path on CPU and CUDA. Prompts go as token ids and the
-ids the server returns are trained on, exactly as with the colocated engine.
+optimizer step the student's weights are handed over (`generation.vllm.weight_sync`):
+as a checkpoint in a folder the server can read and reloads (`weights_file.py`), or
+broadcast to its workers by vLLM's weight-transfer engine (`weight_transfer.py`);
+then the server's prefix cache is emptied. Prompts go as token ids and the ids the
+server returns are trained on, exactly as with the colocated engine.
 
-With several training processes every rank holds the same (unsharded) weights after a
-step, so the main process alone writes and reloads them; every rank then waits for the
-reload before it sends its own prompts (on-policy decisions are the same on every rank,
-so all of them reach each sync together). The wait is a broadcast of how the reload
-went: when it fails, every rank stops with the main process's reason instead of
-waiting for a launcher to kill it.
+With several training processes only the main process talks to the server. Every rank
+holds the same (unsharded) weights after a step, so the main process alone hands them
+over; for completions every rank's prompts are gathered there, sent as one request
+(the server batches them), and each rank gets its own back. On-policy decisions are
+the same on every rank, so all of them reach each sync and each generation together.
+What the main process shares is the outcome too: when a handover or a request fails,
+every rank stops with the main process's reason instead of waiting at a collective
+for a launcher to kill it.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import weakref
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gkd_schema.runner.clients.vllm_server import VllmServer
 from gkd_schema.runner.generation.sampling import sampling_settings
 from gkd_schema.runner.generation.synced import SyncedBackend
-from gkd_schema.runner.generation.weights_file import write_weights
+from gkd_schema.runner.generation.weights_file import CheckpointHandover
+
+
+class Ranks(Protocol):
+    """The training processes, as the backend needs them (accelerate's collectives in a run)."""
+
+    index: int
+
+    def share(self, value: Any) -> Any:
+        """The main process's `value`, on every process (a barrier too)."""
+        ...
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every process's `value`, in rank order, on every process."""
+        ...
 
 
 class VllmServerBackend(SyncedBackend):
-    """Samples with a vLLM server that reloads the student's weights after every optimizer step.
+    """Samples with a vLLM server that gets the student's weights after every optimizer step.
 
     Args:
         server: The server's client.
         model_name: The name the server serves the student under (`/v1/models`).
         unwrap_model: Returns the bare model from what the trainer holds.
-        sync_dir: Where the weights are written for the server to read; a temporary
-            folder on this machine when None (removed with the backend).
-        main_process: Whether this process writes and reloads the weights (the main one).
-        share_from_main: Sends the main process's value to every training process and
-            returns it there (a barrier too); None with one process.
+        handover: Gives the server a bare model's weights; a checkpoint in a temporary
+            folder (`CheckpointHandover`) when None.
+        main_process: Whether this process talks to the server (the main one).
+        ranks: The training processes; None with one.
     """
 
     name = "vllm-server"
@@ -50,34 +62,59 @@ class VllmServerBackend(SyncedBackend):
         server: VllmServer,
         model_name: str,
         unwrap_model: Callable[[Any], Any],
-        sync_dir: Path | None = None,
+        handover: Callable[[Any], None] | None = None,
         *,
         main_process: bool = True,
-        share_from_main: Callable[[str | None], str | None] | None = None,
+        ranks: Ranks | None = None,
     ) -> None:
         super().__init__()
         self.main_process = main_process
-        self._share = share_from_main
+        self._ranks = ranks
         self.server = server
         self.model_name = model_name
         self._unwrap = unwrap_model
-        self.sync_dir = sync_dir or Path(tempfile.mkdtemp(prefix="gkd-vllm-weights-"))
-        if sync_dir is None:  # the temporary copy of the weights goes when the backend does
-            weakref.finalize(self, shutil.rmtree, self.sync_dir, ignore_errors=True)
+        self.handover = handover or CheckpointHandover(server)
 
-    def _push(self, model: Any) -> None:
+    def _on_main(self, work: Callable[[], Any], failed: str) -> Any:
+        """`work()` on the main process; its result (or its failure, raised) on every process."""
+        if self._ranks is None:
+            return work()
+        outcome: tuple[bool, Any] = (True, None)
         if self.main_process:
             try:
-                write_weights(self._unwrap(model), self.sync_dir)
-                self.server.reload_weights(str(self.sync_dir))
-                self.server.reset_prefix_cache()
+                outcome = (True, work())
             except Exception as exc:
-                if self._share is not None:
-                    self._share(f"{type(exc).__name__}: {exc}")
+                self._ranks.share((False, f"{type(exc).__name__}: {exc}"))
                 raise
+        done, value = self._ranks.share(outcome)
+        if not done:
+            raise RuntimeError(f"the main process could not {failed}: {value}")
+        return value
+
+    def _push(self, model: Any) -> None:
+        def hand_over() -> None:
+            self.handover(self._unwrap(model))
+            self.server.reset_prefix_cache()
+
         # No rank samples before the server has the new weights.
-        if self._share is not None and (failure := self._share(None)) is not None:
-            raise RuntimeError(f"the main process could not give the vLLM server the new weights: {failure}")
+        self._on_main(hand_over, "give the vLLM server the new weights")
+
+    def close(self) -> None:
+        """Release what the handover holds on the server (a weight-transfer group); idempotent."""
+        if self.main_process and (close := getattr(self.handover, "close", None)) is not None:
+            close()
 
     def _sample(self, prompts: list[list[int]], generation_config: Any) -> list[list[int]]:
-        return self.server.complete(self.model_name, prompts, sampling_settings(generation_config))
+        settings = sampling_settings(generation_config)
+        if self._ranks is None:
+            return self.server.complete(self.model_name, prompts, settings)
+        every = self._ranks.gather(prompts)
+        counts = [len(p) for p in every]
+
+        def complete_all() -> list[list[list[int]]]:
+            flat = self.server.complete(self.model_name, [p for rank in every for p in rank], settings)
+            starts = [sum(counts[:r]) for r in range(len(counts))]
+            return [flat[start : start + n] for start, n in zip(starts, counts, strict=True)]
+
+        per_rank: list[list[list[int]]] = self._on_main(complete_all, "get completions from the vLLM server")
+        return per_rank[self._ranks.index]

@@ -8,9 +8,13 @@ a LoRA student is merged for the write (`vllm_sync.current_weights`).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
+from gkd_schema.runner.clients.vllm_server import VllmServer
 from gkd_schema.runner.generation.vllm_sync import current_weights
 
 WEIGHTS_FILE = "model.safetensors"
@@ -34,3 +38,23 @@ def write_weights(model: Any, folder: Path) -> Path:
         save_file({n: t.cpu() for n, t in tensors.items()}, str(partial))
     # Renamed whole, so the server never reads a half-written file.
     return partial.replace(folder / WEIGHTS_FILE)
+
+
+class CheckpointHandover:
+    """`weight_sync: checkpoint`: writes a model's weights to `folder` and has the server reload them.
+
+    Args:
+        server: The server's client.
+        folder: Where the weights are written for the server to read; a temporary folder
+            on this machine when None (removed with the handover).
+    """
+
+    def __init__(self, server: VllmServer, folder: Path | None = None) -> None:
+        self.server = server
+        self.folder = folder or Path(tempfile.mkdtemp(prefix="gkd-vllm-weights-"))
+        if folder is None:  # the temporary copy of the weights goes when the handover does
+            weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
+
+    def __call__(self, model: Any) -> None:
+        write_weights(model, self.folder)
+        self.server.reload_weights(str(self.folder))

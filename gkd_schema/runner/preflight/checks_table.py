@@ -195,6 +195,19 @@ CHECKS: tuple[Check, ...] = (
         "same",
     ),
     Check(
+        "`weight_sync: nccl` or `gloo`: vLLM installed here too (its weight-transfer engine sends)",
+        "vllm_weight_sync_needs_vllm",
+        "error",
+        "`generation.vllm.weight_sync`",
+    ),
+    Check("... and, for `nccl`, a CUDA student", "vllm_weight_sync_nccl_needs_cuda", "error", "same"),
+    Check(
+        "... and a server started with that weight-transfer engine (`--weight-transfer-config`)",
+        "vllm_server_weight_transfer_mismatch",
+        "error",
+        "same",
+    ),
+    Check(
         "`teacher.backend: server`: the teacher server answers (within `connect_timeout_s`)",
         "teacher_server_unreachable",
         "error",

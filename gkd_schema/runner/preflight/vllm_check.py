@@ -3,7 +3,8 @@
 Without these the run fails minutes later: vLLM missing at the engine's start, a model
 the CPU build cannot run at the first generate (it builds, then its attention kernel
 has no code for the head size), several training processes that each try to start an
-engine, or a 4-bit student whose merged weights the engine cannot take.
+engine, a 4-bit student whose merged weights the engine cannot take, or a weight
+broadcast to a server that this side cannot send.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gkd_schema.runner.preflight.locate import locate_model
 from gkd_schema.runner.preflight.weights import read_config
 
 BACKEND_LOC: Loc = ("generation", "backend")
+SYNC_LOC: Loc = ("generation", "vllm", "weight_sync")
 # vLLM 0.32's CPU attention (`cpu_attn`) has kernels for these head sizes only.
 CPU_HEAD_DIMS = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 
@@ -69,7 +71,11 @@ def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str) -> list[D
     generation = config.generation
     if generation.backend != "vllm":
         return []
-    out = _colocated(config, base_dir, device_kind) if generation.vllm.mode == "colocate" else []
+    out = (
+        _colocated(config, base_dir, device_kind)
+        if generation.vllm.mode == "colocate"
+        else _broadcast(generation.vllm.weight_sync, device_kind)
+    )
     if config.peft is not None and config.peft.load_in_4bit:
         out.append(
             Diagnostic(
@@ -77,6 +83,33 @@ def check_vllm(config: RunConfig, *, base_dir: Path, device_kind: str) -> list[D
                 "a 4-bit (QLoRA) student cannot hand merged weights to vLLM; use `generation.backend: "
                 "transformers` with `peft.load_in_4bit`, or LoRA without it",
                 "vllm_qlora_unsupported",
+            )
+        )
+    return out
+
+
+def _broadcast(weight_sync: str, device_kind: str) -> list[Diagnostic]:
+    """What sending the weights by broadcast needs on this side: vLLM's trainer engine, CUDA for NCCL."""
+    if weight_sync == "checkpoint":
+        return []
+    out: list[Diagnostic] = []
+    if not vllm_installed():
+        out.append(
+            Diagnostic(
+                SYNC_LOC,
+                f"`weight_sync: {weight_sync}` sends the weights with vLLM's weight-transfer engine, so vLLM must "
+                f"be installed here too: `{VLLM_INSTALL_GPU}` on a GPU machine, `{VLLM_INSTALL_CPU}` on a CPU one; "
+                "or use `weight_sync: checkpoint`",
+                "vllm_weight_sync_needs_vllm",
+            )
+        )
+    if weight_sync == "nccl" and device_kind != "cuda":
+        out.append(
+            Diagnostic(
+                SYNC_LOC,
+                f"`weight_sync: nccl` broadcasts from a CUDA GPU, and this run's student is on `{device_kind}`; "
+                "use `weight_sync: gloo` (any device) or `checkpoint`",
+                "vllm_weight_sync_nccl_needs_cuda",
             )
         )
     return out

@@ -2,9 +2,10 @@
 
 Checked before any weights load (`gkd validate --deep`, `gkd run`), with the config's
 timeouts, so that a server that is down, slow, serving another model or tokenizer, too
-short for `training.max_length`, or started without the development endpoints gkd
-reloads weights through is an error at `generation.vllm.server_url`, not a failure
-minutes into the run.
+short for `training.max_length`, started without the development endpoints gkd
+reloads weights through, or without the weight-transfer engine `weight_sync` names is
+an error at `generation.vllm.server_url` (`weight_sync`), not a failure minutes into
+the run.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
 from gkd_schema.models import RunConfig
+from gkd_schema.models.weight_sync import SERVER_BACKEND, SERVER_FLAG
 from gkd_schema.runner.clients.vllm_server import ServerError, VllmServer
 from gkd_schema.runner.preflight.served_model import find_served, served_names, student_tokenizer, tokenizer_difference
 
 URL_LOC: Loc = ("generation", "vllm", "server_url")
+SYNC_LOC: Loc = ("generation", "vllm", "weight_sync")
 
 
 def _server_error(exc: ServerError) -> Diagnostic:
@@ -28,6 +31,23 @@ def _server_error(exc: ServerError) -> Diagnostic:
     if exc.kind == "refused":
         return Diagnostic(URL_LOC, str(exc), "vllm_server_refused")
     return Diagnostic(URL_LOC, str(exc), "vllm_server_bad_reply")
+
+
+def _transfer_problems(server: VllmServer, weight_sync: str) -> list[Diagnostic]:
+    """A broadcast needs the server's weight-transfer engine, of the same backend."""
+    wanted = SERVER_FLAG[weight_sync]
+    backend = server.weight_transfer_backend()
+    if backend == SERVER_BACKEND[weight_sync]:
+        return []
+    started = "without a weight-transfer engine" if backend is None else f"with the `{backend}` weight-transfer engine"
+    return [
+        Diagnostic(
+            SYNC_LOC,
+            f"the server at {server.url} was started {started}, and `weight_sync: {weight_sync}` needs "
+            f"`{wanted}`; restart it with that, or use `weight_sync: checkpoint`",
+            "vllm_server_weight_transfer_mismatch",
+        )
+    ]
 
 
 def check_vllm_server(config: RunConfig, *, base_dir: Path) -> list[Diagnostic]:
@@ -72,6 +92,8 @@ def check_vllm_server(config: RunConfig, *, base_dir: Path) -> list[Diagnostic]:
                 )
             )
         server.reset_prefix_cache()  # harmless, and only there with the endpoints weight syncs use
+        if (sync := g.vllm.weight_sync) != "checkpoint":
+            out.extend(_transfer_problems(server, sync))
     except ServerError as exc:
         return [_server_error(exc)]
     return out

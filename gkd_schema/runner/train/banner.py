@@ -197,7 +197,8 @@ def generation_text(cfg: RunConfig) -> str:
         return "transformers `generate` on the student"
     v = g.vllm
     if v.mode == "server":
-        return f"vLLM server at {v.server_url}; weights reloaded there after every optimizer step"
+        how = "reloaded there" if v.weight_sync == "checkpoint" else f"broadcast to it ({v.weight_sync})"
+        return f"vLLM server at {v.server_url}; weights {how} after every optimizer step"
     length = v.max_model_len or cfg.training.max_length
     return (
         f"vLLM, colocated in the training process (max_model_len {length}, prefix caching "

@@ -12,6 +12,7 @@ from gkd_schema.runner.generation.transformers_backend import TransformersBacken
 from gkd_schema.runner.generation.vllm_backend import VllmBackend
 from gkd_schema.runner.generation.vllm_engine import EngineSpec, kv_cache_bytes, start_engine
 from gkd_schema.runner.generation.vllm_server_backend import VllmServerBackend
+from gkd_schema.runner.generation.weight_transfer import TransferHandover
 from gkd_schema.runner.preflight.trl_compat import unwrap_for_generation
 
 
@@ -64,7 +65,7 @@ def student_backend(
     """The backend that samples the student's on-policy completions.
 
     With several processes a colocated engine runs in each (its own prompts, its own
-    seed); a server is shared, the main process reloading it (`VllmServerBackend`).
+    seed); a server is shared, only the main process talking to it (`VllmServerBackend`).
 
     Raises:
         RuntimeError: Several processes hold shards of the student (FSDP, ZeRO-3).
@@ -91,21 +92,34 @@ def _server_backend(trainer: Any, settings: GenerationSection) -> VllmServerBack
     server = VllmServer(vllm.server_url, vllm.connect_timeout_s, vllm.request_timeout_s)
     # Requests name the model as the server does; it serves one (preflight checked which).
     model_name = server.models()[0].id
+    handover = None  # a checkpoint the server reloads
+    if vllm.weight_sync != "checkpoint":
+        handover = TransferHandover(server, vllm.weight_sync, vllm.weight_sync_host, vllm.weight_sync_port)
     return VllmServerBackend(
         server,
         model_name,
         accelerator.unwrap_model,
+        handover,
         main_process=accelerator.is_main_process,
-        share_from_main=_from_main_process if several else None,
+        ranks=AccelerateRanks(accelerator.process_index) if several else None,
     )
 
 
-def _from_main_process(value: str | None) -> str | None:
-    """The main process's `value`, on every process (accelerate's broadcast, a barrier too)."""
-    from accelerate.utils import broadcast_object_list
+class AccelerateRanks:
+    """The training processes through accelerate's object collectives (`VllmServerBackend`'s `Ranks`)."""
 
-    shared: str | None = broadcast_object_list([value], from_process=0)[0]
-    return shared
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def share(self, value: Any) -> Any:
+        from accelerate.utils import broadcast_object_list
+
+        return broadcast_object_list([value], from_process=0)[0]
+
+    def gather(self, value: Any) -> list[Any]:
+        from accelerate.utils import gather_object
+
+        return list(gather_object([value]))
 
 
 def _refuse_shards(trainer: Any, mode: str) -> None:

@@ -107,13 +107,15 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             self.on_policy.teacher = teacher_requests.teacher.stats
 
     def train(self, *args: Any, **kwargs: Any) -> Any:
-        """Train; batches drawn ahead that will never train do not keep the teacher server busy."""
+        """Train; then batches drawn ahead do not keep a teacher server busy, nor a weight transfer open."""
         try:
             return super().train(*args, **kwargs)
         finally:
             self._ahead = None
             if self.teacher_requests is not None:
                 self.teacher_requests.drop_ahead()
+            if (close := getattr(self.generation_backend, "close", None)) is not None:
+                close()
 
     def _on_policy(self, step: int, micro: int) -> bool:
         return on_policy_decision(self.args.seed, step, micro, self.lmbda)
