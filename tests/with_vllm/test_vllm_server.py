@@ -58,6 +58,28 @@ def test_after_an_update_the_server_answers_with_the_new_weights(
     assert not torch.equal(want[0], before[0]), "the step did not change greedy completions"
     _assert_same(after, want)
     assert backend.stats.syncs == 2 and backend.stats.sync_seconds > 0
+    backend.close()
+
+
+def test_a_lora_student_reaches_the_server_merged_by_broadcast(
+    served: RunningServer, student_dir: Path, tmp_path: Path
+) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = _load(student_dir)
+    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():  # adapters start as a no-op (B = 0); make them matter
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    inputs, config = _batch(tokenizer), _greedy(tokenizer, tokenizer.eos_token_id)
+    backend = _backend(served, tmp_path, "gloo")
+    got = backend.generate(peft_model, inputs, config, weights_version=0)
+    backend.close()
+    _assert_same(got, _transformers(peft_model, inputs, config))
+    base, _ = _load(student_dir)
+    assert not torch.equal(got[0], _transformers(base, inputs, config)[0])
+    assert not peft_model.base_model.model.model.layers[0].self_attn.q_proj.merged  # trains unmerged
 
 
 def _validate(tmp_path: Path, url: str, student: Path, **keys: Any) -> Any:
