@@ -84,6 +84,8 @@ def _stub(tiny_student_dir: Path, *, dev_mode: bool) -> Iterator[str]:
                 self._reply(200, {"tokens": tok(body["prompt"], add_special_tokens=False)["input_ids"]})
             elif dev_mode and self.path == "/reset_prefix_cache":
                 self._reply(200, {})
+            elif dev_mode and self.path == "/init_weight_transfer_engine":  # as vLLM answers without an engine
+                self._reply(500, {"detail": "Internal Server Error"})
             else:
                 self._reply(404, {"detail": "Not Found"})
 
@@ -130,6 +132,15 @@ def test_a_broadcast_to_a_server_without_a_weight_transfer_engine_says_how_to_st
     assert error["loc"] == ["generation", "vllm", "weight_sync"] and error["line"] is not None
     assert "was started without a weight-transfer engine" in error["message"]
     assert """--weight-transfer-config '{"backend": "gkd_gloo"}'""" in error["message"]
+
+
+def test_a_handshake_the_server_refuses_says_which_engine_to_start_it_with(dev_mode_on: str) -> None:
+    with pytest.raises(ServerError) as caught:
+        VllmServer(dev_mode_on, 0.5, 5.0).init_weight_transfer_engine({"world_size": 2})
+    assert caught.value.kind == "refused" and "HTTP 500" in str(caught.value)
+    assert "start it with the weight-transfer engine `weight_sync` names (`--weight-transfer-config`)" in str(
+        caught.value
+    )
 
 
 def test_server_mode_needs_no_local_vllm_and_no_head_size_check(

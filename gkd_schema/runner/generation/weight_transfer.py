@@ -32,19 +32,21 @@ def address_towards(url: str) -> str:
     return address
 
 
-class _Pairs:
-    """vLLM's `WeightSource` over the pairs of the current sync (metadata and iteration agree)."""
+def _pairs_source() -> Any:
+    """vLLM's `WeightSource` over the pairs of the current sync (set as `.pairs`; metadata and iteration agree)."""
+    from vllm.distributed.weight_transfer.base import ParamMeta, WeightSource
 
-    def __init__(self) -> None:
-        self.pairs: list[tuple[str, Any]] = []
+    class PairsSource(WeightSource):  # type: ignore[misc, unused-ignore]  # vLLM is untyped where it is absent
+        def __init__(self) -> None:
+            self.pairs: list[tuple[str, Any]] = []
 
-    def metadata(self) -> list[Any]:
-        from vllm.distributed.weight_transfer.base import ParamMeta
+        def metadata(self) -> list[Any]:
+            return [ParamMeta(name, tensor.dtype, tuple(tensor.shape)) for name, tensor in self.pairs]
 
-        return [ParamMeta(name, tensor.dtype, tuple(tensor.shape)) for name, tensor in self.pairs]
+        def __iter__(self) -> Iterator[tuple[str, Any]]:
+            return iter(self.pairs)
 
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        return iter(self.pairs)
+    return PairsSource()
 
 
 class TransferHandover:
@@ -64,14 +66,13 @@ class TransferHandover:
         self.backend = backend
         self.host = host or address_towards(server.url)
         self.port = port
-        self._source: Any = _Pairs()  # a `WeightSource` once registered as one (`_connect`)
+        self._source: Any = None
         self._engine: Any = None
 
     def _connect(self) -> Any:
-        from vllm.distributed.weight_transfer.base import WeightSource
         from vllm.distributed.weight_transfer.factory import WeightTransferTrainerFactory
 
-        WeightSource.register(_Pairs)  # vLLM's engines only read `metadata()` and iterate
+        self._source = _pairs_source()
         world_size = 1 + self.server.world_size()
         if self.backend == "gloo":
             register()
