@@ -26,8 +26,9 @@ from gkd_schema.runner.generation.vllm_sync import current_weights
 def address_towards(url: str) -> str:
     """This machine's address on the route to the server at `url` (what the server can reach)."""
     host = urlsplit(url).hostname or "127.0.0.1"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect((host, 9))  # a datagram socket sends nothing on connect; it only picks the route
+    family, kind, _, _, target = socket.getaddrinfo(host, 9, type=socket.SOCK_DGRAM)[0]
+    with socket.socket(family, kind) as probe:
+        probe.connect(target)  # a datagram socket sends nothing on connect; it only picks the route
         address: str = probe.getsockname()[0]
     return address
 
