@@ -24,6 +24,7 @@ from gkd_schema.config.overrides import (
     origin_of,
     parse_set_option,
 )
+from gkd_schema.config.section_rules import section_rule_errors
 from gkd_schema.config.yaml_loader import (
     PositionMap,
     YamlLoadError,
@@ -121,7 +122,9 @@ def validate_data(
     try:
         config = RunConfig.model_validate(data, context={COLLECT_RULES: True})
     except ValidationError as exc:
-        diagnostics = diagnostics_from_errors(exc.errors(), RunConfig, data)
+        errors = exc.errors()
+        skipped = section_rule_errors(RunConfig, data, [e["loc"] for e in errors])  # pydantic skipped them
+        diagnostics = diagnostics_from_errors([*errors, *skipped], RunConfig, data)  # type: ignore[list-item]
         for diagnostic in diagnostics:
             if diagnostic.type != "finite_number" and diagnostic.loc not in non_finite:  # said above
                 report.add(diagnostic)

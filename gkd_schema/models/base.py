@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # Where a section-level problem lies, relative to the section (`()`: the section itself,
 # its `key` context naming the key to change).
 Problem = tuple[tuple[str | int, ...], PydanticCustomError]
+
+
+@dataclass(frozen=True)
+class SectionRule:
+    """A rule across one section's own keys: the keys it reads, and what it finds wrong.
+
+    `check` gets the section; or, when other keys of the section are invalid (pydantic
+    then skips the section's validators), the section's valid keys as attributes, so the
+    rule is still reported beside those errors (`config/section_rules.py`). It runs only
+    when every key it reads is valid, and reads scalar keys only (a nested section would
+    be its raw mapping there).
+    """
+
+    reads: tuple[str, ...]
+    check: Callable[[Any], list[Problem]]
 
 
 class StrictModel(BaseModel):
@@ -27,6 +44,14 @@ class StrictModel(BaseModel):
         frozen=False,
         use_enum_values=True,
     )
+
+    # The section's cross-key rules, checked after its fields (and without the invalid ones).
+    section_rules: ClassVar[tuple[SectionRule, ...]] = ()
+
+    @model_validator(mode="after")
+    def _check_section_rules(self) -> Self:
+        raise_problems(self, [problem for rule in self.section_rules for problem in rule.check(self)])
+        return self
 
 
 def raise_problems(section: BaseModel, problems: Sequence[Problem]) -> None:

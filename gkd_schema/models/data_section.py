@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field, JsonValue, model_validator
+from pydantic import ConfigDict, Field, JsonValue
 from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import Problem, StrictModel, raise_problems
+from gkd_schema.models.base import Problem, SectionRule, StrictModel
 
 DATA_FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
 DataFormat = Literal["messages", "prompt_completion", "alpaca", "sharegpt"]
@@ -24,7 +24,7 @@ _ONE_SOURCE = "give exactly one of `path` (a local file) or `name` (a Hub datase
 
 
 def _columns_rules() -> list[JsonValue]:
-    """The schema form of `_check_columns`: `columns` needs `format`, and names its columns."""
+    """The schema form of `_column_problems`: `columns` needs `format`, and names its columns."""
     needs_format: JsonValue = {
         "if": {"properties": {"columns": {"type": "object"}}, "required": ["columns"]},
         "then": {
@@ -50,10 +50,58 @@ def _columns_rules() -> list[JsonValue]:
     return [needs_format, *per_format]
 
 
+def _source_problems(source: Any) -> list[Problem]:
+    """Exactly one of `path` and `name`; `split` and `config` only with `name`."""
+    if (source.path is None) == (source.name is None):
+        which = "both" if source.path is not None else "neither"
+        problem = PydanticCustomError(
+            "data_source",
+            "give exactly one of `path` (a local file) or `name` (a Hub dataset); this gives {which}",
+            {"which": which, "key": "path" if which == "both" else None},
+        )
+        return [((), problem)]
+    if source.path is not None and (source.config is not None or source.split != "train"):
+        problem = PydanticCustomError(
+            "data_source",
+            "`split` and `config` apply to Hub datasets (`name`); a local `path` is "
+            "one split: remove them or use one file per split",
+            {"key": "config" if source.config is not None else "split"},
+        )
+        return [((), problem)]
+    return []
+
+
+def _column_problems(columns: dict[str, str] | None, data_format: str | None) -> list[Problem]:
+    """What is wrong with `columns`: no `format`, or each column the format does not read."""
+    if columns is None:
+        return []
+    if data_format is None:
+        problem = PydanticCustomError(
+            "columns_without_format",
+            "`columns` renames the columns of a format; set `format` too (one of {choices})",
+            {"key": "columns", "choices": ", ".join(DATA_FORMATS)},
+        )
+        return [((), problem)]
+    fields = FORMAT_COLUMNS[data_format]
+    context = {"format": data_format, "fields": ", ".join(fields)}
+    return [
+        (
+            ("columns", name),
+            PydanticCustomError(
+                "unknown_format_column",
+                "`{name}` is not a column of the {format} format; it reads {fields}",
+                {"name": name, **context},
+            ),
+        )
+        for name in columns
+        if name not in fields
+    ]
+
+
 class DatasetSource(StrictModel):
     """One split of data: a local file (`path`) or a Hub dataset (`name`), not both."""
 
-    # The schema form of `_one_source`, so editors flag what `gkd validate` would:
+    # The schema form of `_source_problems`, so editors flag what `gkd validate` would:
     # exactly one of `path`/`name` as a string; with `path`, no `config` or `split`.
     model_config = StrictModel.model_config | ConfigDict(
         json_schema_extra={
@@ -141,55 +189,10 @@ class DatasetSource(StrictModel):
         ),
     )
 
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        # The source rules and the column rules are independent: report all that fail.
-        problems: list[Problem] = []
-        if (self.path is None) == (self.name is None):
-            which = "both" if self.path is not None else "neither"
-            problem = PydanticCustomError(
-                "data_source",
-                "give exactly one of `path` (a local file) or `name` (a Hub dataset); "
-                "this gives {which}",
-                {"which": which, "key": "path" if which == "both" else None},
-            )
-            problems.append(((), problem))
-        elif self.path is not None and (self.config is not None or self.split != "train"):
-            problem = PydanticCustomError(
-                "data_source",
-                "`split` and `config` apply to Hub datasets (`name`); a local `path` is "
-                "one split: remove them or use one file per split",
-                {"key": "config" if self.config is not None else "split"},
-            )
-            problems.append(((), problem))
-        if self.columns is not None:
-            problems.extend(self._column_problems(self.columns))
-        raise_problems(self, problems)
-        return self
-
-    def _column_problems(self, columns: dict[str, str]) -> list[Problem]:
-        """What is wrong with `columns`: no `format`, or each column the format does not read."""
-        if self.format is None:
-            problem = PydanticCustomError(
-                "columns_without_format",
-                "`columns` renames the columns of a format; set `format` too (one of {choices})",
-                {"key": "columns", "choices": ", ".join(DATA_FORMATS)},
-            )
-            return [((), problem)]
-        fields = FORMAT_COLUMNS[self.format]
-        context = {"format": self.format, "fields": ", ".join(fields)}
-        return [
-            (
-                ("columns", name),
-                PydanticCustomError(
-                    "unknown_format_column",
-                    "`{name}` is not a column of the {format} format; it reads {fields}",
-                    {"name": name, **context},
-                ),
-            )
-            for name in columns
-            if name not in fields
-        ]
+    section_rules = (
+        SectionRule(("path", "name", "config", "split"), _source_problems),
+        SectionRule(("columns", "format"), lambda s: _column_problems(s.columns, s.format)),
+    )
 
 
 class DataSection(StrictModel):

@@ -10,11 +10,11 @@ trained on.
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
-from gkd_schema.models.base import StrictModel, raise_problems
+from gkd_schema.models.base import SectionRule, StrictModel
 from gkd_schema.models.server_url import (
     connect_timeout_field,
     server_url_field,
@@ -22,11 +22,11 @@ from gkd_schema.models.server_url import (
     server_url_schema,
 )
 from gkd_schema.models.weight_sync import (
+    WEIGHT_SYNC_RULES,
     WeightSync,
     weight_sync_field,
     weight_sync_host_field,
     weight_sync_port_field,
-    weight_sync_problems,
     weight_sync_schema,
 )
 
@@ -113,16 +113,12 @@ class VllmSettings(StrictModel):
     )
 
 
-    @model_validator(mode="after")
-    def _server_url_matches_mode(self) -> Self:
-        raise_problems(
-            self,
-            server_url_problems(
-                "mode", self.mode, self.server_url, needed=_URL_NEEDED, unused=_URL_UNUSED, prefix="vllm"
-            )
-            + weight_sync_problems(self.mode, self.weight_sync, self.weight_sync_host, self.weight_sync_port),
-        )
-        return self
+    section_rules = (
+        SectionRule(("mode", "server_url"), lambda s: server_url_problems(
+            "mode", s.mode, s.server_url, needed=_URL_NEEDED, unused=_URL_UNUSED, prefix="vllm"
+        )),
+        *WEIGHT_SYNC_RULES,
+    )
 
 
 class GenerationSection(StrictModel):

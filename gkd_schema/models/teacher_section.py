@@ -8,11 +8,11 @@ GPUs and answers with its top-K log-probabilities (`backend: server`).
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
-from gkd_schema.models.base import StrictModel, raise_problems
+from gkd_schema.models.base import SectionRule, StrictModel
 from gkd_schema.models.server_url import (
     connect_timeout_field,
     server_url_field,
@@ -91,12 +91,8 @@ class TeacherSection(StrictModel):
         ),
     )
 
-    @model_validator(mode="after")
-    def _server_url_matches_backend(self) -> Self:
-        raise_problems(
-            self,
-            server_url_problems(
-                "backend", self.backend, self.server_url, needed=_URL_NEEDED, unused=_URL_UNUSED, prefix="teacher"
-            ),
-        )
-        return self
+    section_rules = (
+        SectionRule(("backend", "server_url"), lambda s: server_url_problems(
+            "backend", s.backend, s.server_url, needed=_URL_NEEDED, unused=_URL_UNUSED, prefix="teacher"
+        )),
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import Problem, StrictModel, raise_problems
+from gkd_schema.models.base import Problem, SectionRule, StrictModel
 from gkd_schema.models.identifiers import HubRepoId
 
 SchedulerType = Literal[
@@ -235,30 +235,23 @@ class TrainingSection(StrictModel):
         ),
     )
 
-    @model_validator(mode="after")
-    def _precision_and_cadence(self) -> Self:
-        # Independent rules: each one that fails is reported, not only the first.
-        problems: list[Problem] = []
-        if self.bf16 and self.fp16:
-            problem = PydanticCustomError(
-                "precision_conflict",
-                "`bf16` and `fp16` are both true; keep one (bf16 on Ampere or newer GPUs)",
-                {"key": "fp16"},
-            )
-            problems.append(((), problem))
-        if self.eval_strategy == "steps" and self.eval_steps is None:
-            problem = PydanticCustomError(
-                "missing_eval_steps",
-                "`eval_strategy: steps` needs `eval_steps`; add `eval_steps: 100` (for example)",
-                {"key": "eval_steps"},
-            )
-            problems.append(((), problem))
-        if self.save_strategy == "best" and self.eval_strategy == "no":
-            problem = PydanticCustomError(
-                "save_best_without_eval",
-                "`save_strategy: best` needs evaluation; set `eval_strategy` to steps or epoch",
-                {"key": "save_strategy"},
-            )
-            problems.append(((), problem))
-        raise_problems(self, problems)
-        return self
+    # Independent rules: each one that fails is reported, not only the first.
+    section_rules = (
+        SectionRule(("bf16", "fp16"), lambda s: _problem(
+            s.bf16 and s.fp16, "precision_conflict", "fp16",
+            "`bf16` and `fp16` are both true; keep one (bf16 on Ampere or newer GPUs)",
+        )),
+        SectionRule(("eval_strategy", "eval_steps"), lambda s: _problem(
+            s.eval_strategy == "steps" and s.eval_steps is None, "missing_eval_steps", "eval_steps",
+            "`eval_strategy: steps` needs `eval_steps`; add `eval_steps: 100` (for example)",
+        )),
+        SectionRule(("save_strategy", "eval_strategy"), lambda s: _problem(
+            s.save_strategy == "best" and s.eval_strategy == "no", "save_best_without_eval", "save_strategy",
+            "`save_strategy: best` needs evaluation; set `eval_strategy` to steps or epoch",
+        )),
+    )
+
+
+def _problem(failed: bool, kind: str, key: str, message: str) -> list[Problem]:
+    """The section-level problem `kind` at `key` when `failed`."""
+    return [((), PydanticCustomError(kind, message, {"key": key}))] if failed else []

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_core import PydanticCustomError
 
-from gkd_schema.models.base import Problem
+from gkd_schema.models.base import Problem, SectionRule
 
 WeightSync = Literal["checkpoint", "nccl", "gloo"]
 
@@ -62,7 +62,7 @@ weight_sync_port_field: Any = Field(
 
 
 def weight_sync_schema() -> list[dict[str, Any]]:
-    """The JSON Schema `allOf` entries of the two rules `weight_sync_problems` enforces."""
+    """The JSON Schema `allOf` entries of `WEIGHT_SYNC_RULES`."""
     address_unused = {
         key: {"type": "null", "errorMessage": f"`{key}` {UNUSED}"} for key in ("weight_sync_host", "weight_sync_port")
     }
@@ -78,14 +78,25 @@ def weight_sync_schema() -> list[dict[str, Any]]:
     ]
 
 
-def weight_sync_problems(mode: str, weight_sync: str, host: str | None, port: int | None) -> list[Problem]:
-    """The rules as located errors: a broadcast without a server; an address without a broadcast."""
-    problems: list[Problem] = []
-    if weight_sync != "checkpoint" and mode != "server":
-        problems.append((("weight_sync",), PydanticCustomError("vllm_weight_sync_needs_server", NEEDS_SERVER)))
-    if weight_sync == "checkpoint":
-        for key, value in (("weight_sync_host", host), ("weight_sync_port", port)):
-            if value is not None:
-                message = f"`{key}` {UNUSED}"
-                problems.append(((key,), PydanticCustomError("vllm_weight_sync_address_unused", message)))
-    return problems
+def _needs_server(mode: str, weight_sync: str) -> list[Problem]:
+    if weight_sync == "checkpoint" or mode == "server":
+        return []
+    return [(("weight_sync",), PydanticCustomError("vllm_weight_sync_needs_server", NEEDS_SERVER))]
+
+
+def _address_unused(key: str, weight_sync: str, value: object) -> list[Problem]:
+    if weight_sync != "checkpoint" or value is None:
+        return []
+    return [((key,), PydanticCustomError("vllm_weight_sync_address_unused", f"`{key}` {UNUSED}"))]
+
+
+# The rules `weight_sync_schema` states: a broadcast without a server; an address without a broadcast.
+WEIGHT_SYNC_RULES = (
+    SectionRule(("mode", "weight_sync"), lambda s: _needs_server(s.mode, s.weight_sync)),
+    SectionRule(("weight_sync", "weight_sync_host"), lambda s: _address_unused(
+        "weight_sync_host", s.weight_sync, s.weight_sync_host
+    )),
+    SectionRule(("weight_sync", "weight_sync_port"), lambda s: _address_unused(
+        "weight_sync_port", s.weight_sync, s.weight_sync_port
+    )),
+)
