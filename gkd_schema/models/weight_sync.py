@@ -44,10 +44,11 @@ weight_sync_field: Any = Field(
 weight_sync_host_field: Any = Field(
     default=None,
     min_length=1,
-    pattern=r"^[A-Za-z0-9.:\[\]-]+$",
+    pattern=r"^[A-Za-z0-9.:-]+$",
     description=(
         "With `weight_sync: nccl` or `gloo`: the address of this machine that the server's workers "
-        "connect to for the broadcast. `null` (default): the address on the route to `server_url`."
+        "connect to for the broadcast, without brackets for IPv6 (`nccl` takes IPv4 only). `null` "
+        "(default): the address on the route to `server_url`."
     ),
 )
 weight_sync_port_field: Any = Field(

@@ -29,7 +29,13 @@ class RunningServer:
 
 @contextmanager
 def vllm_server(
-    model_dir: Path, log: Path, *, max_model_len: int = 64, dev_mode: bool = True, extra: tuple[str, ...] = ()
+    model_dir: Path,
+    log: Path,
+    *,
+    max_model_len: int = 64,
+    dev_mode: bool = True,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[RunningServer]:
     """Start a server for `model_dir`, yield it once healthy, and always stop it.
 
@@ -43,6 +49,7 @@ def vllm_server(
         "VLLM_LOGGING_LEVEL": "WARNING",
         "OMP_NUM_THREADS": "1",
         **({"VLLM_SERVER_DEV_MODE": "1"} if dev_mode else {}),
+        **(env or {}),
     }
     command = [
         sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),

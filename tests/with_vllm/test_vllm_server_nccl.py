@@ -1,7 +1,8 @@
 """`weight_sync: nccl` on CUDA: vLLM's NCCL engine gives a GPU server the student's new weights.
 
-Needs a CUDA GPU and vLLM's CUDA build (`gpu` and `vllm` markers; skipped elsewhere, so
-CI's CPU machines skip it). The server answers through the same kernels either way, so
+Needs two CUDA GPUs (NCCL refuses a group with two ranks on one GPU: the student trains
+on GPU 0, the server runs on GPU 1) and vLLM's CUDA build (`gpu` and `vllm` markers;
+skipped elsewhere, so CI's CPU machines skip it). The server answers through the same kernels either way, so
 what it samples after the NCCL broadcast is compared with what it samples after a
 checkpoint reload of the same weights (token-exact), and with what it sampled before
 the step (different).
@@ -28,12 +29,15 @@ NCCL_TRANSFER = ("--weight-transfer-config", '{"backend": "nccl"}', "--gpu-memor
 
 
 def test_after_an_nccl_broadcast_a_gpu_server_samples_as_after_a_reload_of_the_same_weights(tmp_path: Path) -> None:
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two CUDA GPUs: NCCL puts the student and the server on different ones")
     student_dir = tiny_models.build_model(tmp_path / "student", seed=3, **STUDENT)
     model, tokenizer = _load(student_dir)
-    model = model.to("cuda")
-    inputs = {k: v.to("cuda") for k, v in _batch(tokenizer).items()}
+    model = model.to("cuda:0")
+    inputs = {k: v.to("cuda:0") for k, v in _batch(tokenizer).items()}
     config = _greedy(tokenizer, tokenizer.eos_token_id)
-    with vllm_server(student_dir, tmp_path / "server.log", extra=NCCL_TRANSFER) as served:
+    server_gpu = {"CUDA_VISIBLE_DEVICES": "1"}
+    with vllm_server(student_dir, tmp_path / "server.log", extra=NCCL_TRANSFER, env=server_gpu) as served:
         server = VllmServer(served.url, request_timeout_s=120)
         name = server.models()[0].id
         nccl = VllmServerBackend(server, name, lambda m: m, TransferHandover(server, "nccl"))

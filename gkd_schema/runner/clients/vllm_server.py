@@ -131,7 +131,10 @@ class VllmServer:
         dev_only = path in _DEV_ROUTES
         hint = f"; {DEV_MODE_HINT}" if exc.code == 404 and dev_only else ""
         if exc.code == 500 and path == "/init_weight_transfer_engine":  # vLLM's answer without an engine
-            hint = "; start it with the weight-transfer engine `weight_sync` names (`--weight-transfer-config`)"
+            hint = (
+                "; start it with the weight-transfer engine `weight_sync` names (`--weight-transfer-config`), "
+                "and check that its workers can reach `weight_sync_host` and `weight_sync_port`"
+            )
         error = ServerError(
             "refused", f"the vLLM server at {self.url} answered {path} with HTTP {exc.code}: {detail}{hint}"
         )

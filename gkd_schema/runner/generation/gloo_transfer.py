@@ -16,7 +16,8 @@ in gkd's pyproject.toml, `vllm_plugin.py`), so gkd must be installed where the s
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -27,7 +28,7 @@ from torch.distributed import (  # type: ignore[attr-defined]  # torch's stubs l
     ProcessGroupGloo,
     TCPStore,
 )
-from vllm.distributed.weight_transfer.base import ParamMeta, WeightSource
+from vllm.distributed.weight_transfer.base import WeightSource
 from vllm.distributed.weight_transfer.nccl_common import NCCLWeightTransferInitInfo, worker_init_payload
 from vllm.distributed.weight_transfer.nccl_engine import (
     NCCLTrainerInitInfo,
@@ -35,8 +36,10 @@ from vllm.distributed.weight_transfer.nccl_engine import (
     NCCLWeightTransferEngine,
     NCCLWeightTransferUpdateInfo,
 )
+from vllm.model_executor.model_loader.mtp_validation import disable_mtp_completeness_check
 
 from gkd_schema.runner.generation.vllm_plugin import GLOO_BACKEND
+from gkd_schema.runner.generation.weight_transfer import address_towards
 
 CHUNK_BYTES = 64 << 20  # one broadcast carries up to this much (gloo's cost is per call)
 _STORE_PREFIX = "gkd-weight-transfer"
@@ -46,9 +49,17 @@ def _store(host: str, port: int, world_size: int, timeout: timedelta, *, host_it
     return TCPStore(host, port, world_size, is_master=host_it, timeout=timeout, wait_for_workers=False)
 
 
-def _group(store: Any, rank: int, world_size: int, timeout: timedelta) -> Any:
-    """The trainer-and-workers gloo group over `store`, outside torch.distributed's world (blocks until complete)."""
-    return ProcessGroupGloo(PrefixStore(_STORE_PREFIX, store), rank, world_size, timeout)
+def _group(store: Any, rank: int, world_size: int, timeout: timedelta, address: str) -> Any:
+    """The trainer-and-workers gloo group over `store`, outside torch.distributed's world (blocks until complete).
+
+    Gloo's default device is the address this machine's hostname resolves to, which on
+    many hosts is a loopback one (127.0.1.1) that a peer elsewhere cannot reach; each end
+    names the address it is reached at instead.
+    """
+    options = ProcessGroupGloo._Options()  # type: ignore[attr-defined]
+    options._devices = [ProcessGroupGloo.create_device(hostname=address)]
+    options._timeout = timeout
+    return ProcessGroupGloo(PrefixStore(_STORE_PREFIX, store), rank, world_size, options)
 
 
 def chunk_plan(meta: list[tuple[str, int]]) -> list[list[int]]:
@@ -66,6 +77,26 @@ def chunk_plan(meta: list[tuple[str, int]]) -> list[list[int]]:
             chunks.append([index])
             size = nbytes
     return chunks
+
+
+def _start(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """`work()` on a daemon thread (it never holds the interpreter's exit); its result or exception in the list."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception as exc:  # handed to the caller, in its thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _raise_failure(outcome: list[Any]) -> None:
+    if outcome and isinstance(outcome[0], Exception):
+        raise outcome[0]
 
 
 def _broadcast(group: Any, tensor: torch.Tensor) -> None:
@@ -94,7 +125,8 @@ class GlooWeightTransferEngine(NCCLWeightTransferEngine):  # type: ignore[misc, 
         assert init_info.master_address is not None and init_info.master_port is not None
         timeout = timedelta(seconds=init_info.timeout_s)
         store = _store(init_info.master_address, init_info.master_port, init_info.world_size, timeout, host_it=False)
-        self.model_update_group = _group(store, rank, init_info.world_size, timeout)
+        here = address_towards(f"tcp://{init_info.master_address}")
+        self.model_update_group = _group(store, rank, init_info.world_size, timeout, here)
 
     def receive_weights(self, update_info: NCCLWeightTransferUpdateInfo) -> None:
         if self.model_update_group is None:
@@ -102,13 +134,14 @@ class GlooWeightTransferEngine(NCCLWeightTransferEngine):  # type: ignore[misc, 
         dtypes = [getattr(torch, name) for name in update_info.dtype_names]
         sizes = [torch.Size(shape).numel() for shape in update_info.shapes]
         plan = chunk_plan([(n, s * d.itemsize) for n, s, d in zip(update_info.dtype_names, sizes, dtypes, strict=True)])
-        for chunk in plan:
-            buffer = torch.empty(sum(sizes[i] for i in chunk), dtype=dtypes[chunk[0]])
-            _broadcast(self.model_update_group, buffer)
-            pieces = torch.split(buffer, [sizes[i] for i in chunk])
-            self.model.load_weights(  # type: ignore[operator, unused-ignore]
-                [(update_info.names[i], p.view(update_info.shapes[i])) for i, p in zip(chunk, pieces, strict=True)]
-            )
+        with disable_mtp_completeness_check():  # as vLLM's own receive: a chunk is not the whole model
+            for chunk in plan:
+                buffer = torch.empty(sum(sizes[i] for i in chunk), dtype=dtypes[chunk[0]])
+                _broadcast(self.model_update_group, buffer)
+                pieces = torch.split(buffer, [sizes[i] for i in chunk])
+                self.model.load_weights(  # type: ignore[operator, unused-ignore]
+                    [(update_info.names[i], p.view(update_info.shapes[i])) for i, p in zip(chunk, pieces, strict=True)]
+                )
 
     def shutdown(self) -> None:
         self.model_update_group = None
@@ -140,29 +173,44 @@ class GlooTrainerWeightTransferEngine(NCCLTrainerWeightTransferEngine):  # type:
             master_address=init_info.master_address, master_port=store.port, rank_offset=1,
             world_size=init_info.world_size, timeout_s=init_info.timeout_s,
         )
-        groups: list[Any] = []
         # The group completes when every worker has joined, inside the server's init call: the
-        # trainer joins beside it, so a server that refuses the init fails here at once (the
-        # joining thread gives up at the timeout; it does not keep the process alive).
-        joining = threading.Thread(
-            target=lambda: groups.append(_group(store, 0, init_info.world_size, timeout)), daemon=True
-        )
-        joining.start()
+        # trainer joins beside it, so a server that refuses the init fails here at once.
+        joining, joined = _start(lambda: _group(store, 0, init_info.world_size, timeout, init_info.master_address))
         client.init_weight_transfer_engine(worker_init_payload(workers))
         joining.join(init_info.timeout_s)
-        if not groups:
+        if not joined:
             raise RuntimeError(f"the server's workers did not join the weight-transfer group within "
                                f"{init_info.timeout_s:g} s")
-        engine.model_update_group = groups[0]
+        _raise_failure(joined)
+        engine.model_update_group = joined[0]
         return engine
 
-    def _broadcast(self, source: WeightSource, meta: list[ParamMeta]) -> None:
+    def send_weights(self) -> None:
+        """vLLM's round trip (start, the workers' receive beside the broadcast, finish), watched.
+
+        vLLM's own waits for the receive on an executor thread that the interpreter joins
+        at exit, and keeps broadcasting after the workers have given up; here a failure on
+        the server's side stops the broadcast at the next chunk and never holds the exit.
+        """
+        source = self.source
+        assert source is not None  # `trainer_init` refuses to build without one
+        meta = source.metadata()
+        update = NCCLWeightTransferUpdateInfo(
+            names=[m.name for m in meta],
+            dtype_names=[str(m.dtype).removeprefix("torch.") for m in meta],
+            shapes=[list(m.shape) for m in meta],
+        )
+        self.client.start_weight_update()
+        receiving, received = _start(lambda: self.client.update_weights(asdict(update)))
         tensors = [tensor for _, tensor in self._checked_iter(source, meta)]
-        plan = chunk_plan([(str(m.dtype).removeprefix("torch."), t.numel() * t.element_size())
-                           for m, t in zip(meta, tensors, strict=True)])
-        for chunk in plan:
-            buffer = torch.cat([tensors[i].detach().reshape(-1).cpu() for i in chunk])
-            _broadcast(self.model_update_group, buffer)
+        for chunk in chunk_plan([(name, t.numel() * t.element_size()) for name, t in zip(
+            update.dtype_names, tensors, strict=True
+        )]):
+            _raise_failure(received)
+            _broadcast(self.model_update_group, torch.cat([tensors[i].detach().reshape(-1).cpu() for i in chunk]))
+        receiving.join()
+        _raise_failure(received)
+        self.client.finish_weight_update()
 
     def shutdown(self) -> None:
         self.model_update_group = None

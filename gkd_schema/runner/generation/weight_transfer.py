@@ -23,10 +23,16 @@ from gkd_schema.runner.generation.vllm_plugin import register
 from gkd_schema.runner.generation.vllm_sync import current_weights
 
 
-def address_towards(url: str) -> str:
-    """This machine's address on the route to the server at `url` (what the server can reach)."""
+def address_towards(url: str, *, ipv4: bool = False) -> str:
+    """This machine's address on the route to the server at `url` (what the server can reach).
+
+    Args:
+        url: The server's address.
+        ipv4: Only an IPv4 route (vLLM's NCCL rendezvous listens on IPv4 only).
+    """
     host = urlsplit(url).hostname or "127.0.0.1"
-    family, kind, _, _, target = socket.getaddrinfo(host, 9, type=socket.SOCK_DGRAM)[0]
+    family = socket.AF_INET if ipv4 else socket.AF_UNSPEC
+    family, kind, _, _, target = socket.getaddrinfo(host, 9, family, socket.SOCK_DGRAM)[0]
     with socket.socket(family, kind) as probe:
         probe.connect(target)  # a datagram socket sends nothing on connect; it only picks the route
         address: str = probe.getsockname()[0]
@@ -58,14 +64,14 @@ class TransferHandover:
         backend: `nccl` or `gloo`; the server must have been started with the same
             (`--weight-transfer-config '{"backend": "nccl"}'`, or `gkd_gloo` for gloo).
         host: The address the server's workers reach this process at; None: this
-            machine's address on the route to the server.
+            machine's address on the route to the server (found at the first sync).
         port: The store's port; None: a free one.
     """
 
     def __init__(self, server: VllmServer, backend: str, host: str | None = None, port: int | None = None) -> None:
         self.server = server
         self.backend = backend
-        self.host = host or address_towards(server.url)
+        self.host = host
         self.port = port
         self._source: Any = None
         self._engine: Any = None
@@ -74,20 +80,26 @@ class TransferHandover:
         from vllm.distributed.weight_transfer.factory import WeightTransferTrainerFactory
 
         self._source = _pairs_source()
+        host = self.host or address_towards(self.server.url, ipv4=self.backend == "nccl")
+        if self.backend == "nccl" and ":" in host:
+            raise RuntimeError(
+                f"`weight_sync: nccl` needs an IPv4 address for its rendezvous (vLLM's listens on IPv4 only), "
+                f"not {host}; set `generation.vllm.weight_sync_host` to one, or use `weight_sync: gloo`"
+            )
         world_size = 1 + self.server.world_size()
         if self.backend == "gloo":
             register()
             from gkd_schema.runner.generation.gloo_transfer import GlooTrainerInitInfo
 
             info: Any = GlooTrainerInitInfo(
-                master_address=self.host, master_port=self.port or 0, world_size=world_size, rank=0,
+                master_address=host, master_port=self.port or 0, world_size=world_size, rank=0,
                 packed=False, timeout_s=self.server.request_timeout_s,
             )
         else:
             from vllm.distributed.weight_transfer.nccl_engine import NCCLTrainerInitInfo
 
             info = NCCLTrainerInitInfo(
-                master_address=self.host, master_port=self.port or _free_port(), world_size=world_size, rank=0
+                master_address=host, master_port=self.port or _free_port(), world_size=world_size, rank=0
             )
         return WeightTransferTrainerFactory.trainer_init(info, client=self.server, source=self._source)
 
@@ -107,9 +119,12 @@ class TransferHandover:
         """Leave the group and have the server release its side (it keeps serving)."""
         if self._engine is None:
             return
-        self._engine.shutdown()
-        self._engine = None
-        # The run's outcome is decided; a server's next handshake replaces the old group anyway.
+        engine, self._engine = self._engine, None
+        # Cleanup after the run's outcome is decided (a broken NCCL communicator may refuse to
+        # go): it must not replace the run's own error, and a server's next handshake replaces
+        # the old group anyway.
+        with suppress(Exception):
+            engine.shutdown()
         with suppress(ServerError):
             self.server.shutdown_weight_transfer_engine()
 
