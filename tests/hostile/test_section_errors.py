@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from gkd_schema.config.validation import validate_file
 from gkd_schema.models import RunConfig
 
-SEVERAL_IN_ONE_SECTION = """\
+# A local file with a split (a source rule), in the alpaca format.
+HEAD = """\
 model:
   name_or_path: Qwen/Qwen2.5-0.5B-Instruct
 gkd:
@@ -20,6 +21,8 @@ data:
     path: data/train.jsonl
     split: test
     format: alpaca
+"""
+SEVERAL_IN_ONE_SECTION = HEAD + """\
     columns:
       question: q
       answer: a
@@ -63,16 +66,7 @@ def test_cross_field_errors_of_the_model_carry_a_list_of_keys() -> None:
         assert "loc" not in error.get("ctx", {})
 
 
-BESIDE_FIELD_ERRORS = """\
-model:
-  name_or_path: Qwen/Qwen2.5-0.5B-Instruct
-gkd:
-  teacher_model_name_or_path: Qwen/Qwen2.5-1.5B-Instruct
-data:
-  train:
-    path: data/train.jsonl
-    split: test
-    format: alpaca
+BESIDE_FIELD_ERRORS = HEAD + """\
     columns: 5
 training:
   output_dir: runs/x

@@ -144,15 +144,21 @@ def test_the_engine_syncs_only_when_the_weights_version_moves(engine: Any, stude
     assert backend.stats.tokens_per_second is not None
 
 
-def test_a_lora_student_generates_with_its_merged_weights(engine: Any, student_dir: Path) -> None:
+def lora_student(model: Any) -> Any:
+    """`model` with LoRA adapters on q and v whose B matrices are random (they start as a no-op)."""
     from peft import LoraConfig, get_peft_model
 
-    model, tokenizer = _load(student_dir)
     peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
-    with torch.no_grad():  # adapters start as a no-op (B = 0); make them matter
+    with torch.no_grad():
         for name, param in peft_model.named_parameters():
             if "lora_B" in name:
                 param.normal_(0, 0.5)
+    return peft_model
+
+
+def test_a_lora_student_generates_with_its_merged_weights(engine: Any, student_dir: Path) -> None:
+    model, tokenizer = _load(student_dir)
+    peft_model = lora_student(model)
     inputs = _batch(tokenizer)
     config = _greedy(tokenizer, tokenizer.eos_token_id)
     got = VllmBackend(engine, lambda m: m).generate(peft_model, inputs, config, weights_version=0)

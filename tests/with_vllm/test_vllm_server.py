@@ -12,7 +12,16 @@ import tiny_models
 import torch
 from runs import gkd, write_config
 from server import GLOO_TRANSFER, RunningServer, vllm_server
-from test_vllm_generation import STUDENT, _assert_same, _batch, _greedy, _load, _optimizer_step, _transformers
+from test_vllm_generation import (
+    STUDENT,
+    _assert_same,
+    _batch,
+    _greedy,
+    _load,
+    _optimizer_step,
+    _transformers,
+    lora_student,
+)
 
 from gkd_schema.runner.clients.vllm_server import VllmServer
 from gkd_schema.runner.generation.vllm_server_backend import VllmServerBackend
@@ -64,14 +73,8 @@ def test_after_an_update_the_server_answers_with_the_new_weights(
 def test_a_lora_student_reaches_the_server_merged_by_broadcast(
     served: RunningServer, student_dir: Path, tmp_path: Path
 ) -> None:
-    from peft import LoraConfig, get_peft_model
-
     model, tokenizer = _load(student_dir)
-    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
-    with torch.no_grad():  # adapters start as a no-op (B = 0); make them matter
-        for name, param in peft_model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.5)
+    peft_model = lora_student(model)
     inputs, config = _batch(tokenizer), _greedy(tokenizer, tokenizer.eos_token_id)
     backend = _backend(served, tmp_path, "gloo")
     got = backend.generate(peft_model, inputs, config, weights_version=0)
