@@ -52,6 +52,10 @@ class GenerationBackend(Protocol):
         """
         ...
 
+    def close(self) -> None:
+        """Release what the backend holds outside this process (a server's transfer group); idempotent."""
+        ...
+
 
 def count_completion_tokens(attention_mask: Any, prompt_width: int) -> int:
     """Completion tokens in a generated batch: the real ones, the stop token included."""

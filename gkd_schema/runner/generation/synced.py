@@ -29,6 +29,9 @@ class SyncedBackend:
     def _sample(self, prompts: list[list[int]], generation_config: Any) -> list[list[int]]:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Nothing to release unless a subclass holds something outside this process."""
+
     def sync(self, model: Any) -> None:
         """Give the engine `model`'s current weights."""
         started = time.perf_counter()

@@ -38,6 +38,9 @@ class TransformersBackend:
         self._gc_kwargs = gradient_checkpointing_kwargs
         self.stats = GenerationStats()
 
+    def close(self) -> None:
+        """Nothing to release: transformers samples the model in this process."""
+
     def generate(
         self, model: Any, inputs: dict[str, Any], generation_config: Any, *, weights_version: int
     ) -> tuple[Any, Any, Any]:

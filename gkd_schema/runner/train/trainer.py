@@ -114,8 +114,7 @@ class GkdTrainer(_TrlGKDTrainer):  # type: ignore[misc]
             self._ahead = None
             if self.teacher_requests is not None:
                 self.teacher_requests.drop_ahead()
-            if (close := getattr(self.generation_backend, "close", None)) is not None:
-                close()
+            self.generation_backend.close()
 
     def _on_policy(self, step: int, micro: int) -> bool:
         return on_policy_decision(self.args.seed, step, micro, self.lmbda)
