@@ -9,11 +9,20 @@ import pytest
 import torch
 
 from gkd_schema.runner.clients.vllm_server import ServerError
-from gkd_schema.runner.generation import gloo_transfer
 from gkd_schema.runner.generation.weight_transfer import _pairs_source
 
 
-def test_the_chunk_plan_keeps_one_dtype_per_chunk_and_the_size_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def gloo_transfer() -> Any:
+    """The module (it imports vLLM, which the main environment lacks: the tests are skipped there)."""
+    from gkd_schema.runner.generation import gloo_transfer
+
+    return gloo_transfer
+
+
+def test_the_chunk_plan_keeps_one_dtype_per_chunk_and_the_size_bound(
+    gloo_transfer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(gloo_transfer, "CHUNK_BYTES", 100)
     plan = gloo_transfer.chunk_plan([("float32", 40), ("float32", 40), ("float32", 40), ("bfloat16", 10),
                                      ("float32", 200), ("float32", 4)])
@@ -46,7 +55,9 @@ class _RefusingServer:
         self.finished = True
 
 
-def test_a_worker_that_gives_up_stops_the_broadcast_at_the_next_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_gives_up_stops_the_broadcast_at_the_next_chunk(
+    gloo_transfer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(gloo_transfer, "CHUNK_BYTES", 64)
     source = _pairs_source()
     source.pairs = [(f"layer.{i}.weight", torch.ones(16)) for i in range(10)]  # 10 chunks of 64 bytes
