@@ -18,10 +18,14 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from gkd_schema.config.diagnostics import Diagnostic, Loc
+from gkd_schema.models.server_url import SERVER_URL_PATTERN
+from gkd_schema.models.weight_sync import HOST_PATTERN
 
 _PATTERN_MEANINGS = {
     r"\.(jsonl|json|parquet|csv)$": "must be a .jsonl, .json, .parquet or .csv file",
     r"^(/|\./|\.\./|~)": "must be a checkpoint path starting with `/`, `./`, `../` or `~`",
+    SERVER_URL_PATTERN: "must be an http:// or https:// address such as `http://127.0.0.1:8000`",
+    HOST_PATTERN: "must be a host name or an IP address (IPv6 without brackets)",
 }
 _TYPE_NAMES = {
     "int_type": "an integer",

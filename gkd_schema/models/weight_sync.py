@@ -24,6 +24,8 @@ WeightSync = Literal["checkpoint", "nccl", "gloo"]
 SERVER_BACKEND = {"nccl": "nccl", "gloo": "gkd_gloo"}
 SERVER_FLAG = {sync: f"""--weight-transfer-config '{{"backend": "{b}"}}'""" for sync, b in SERVER_BACKEND.items()}
 
+HOST_PATTERN = r"^[A-Za-z0-9.:-]+$"  # a host name, an IPv4 or an IPv6 address (no brackets)
+
 NEEDS_SERVER = (
     "`weight_sync` is read only with `mode: server` (the colocated engine gets the weights in memory); "
     "set `mode: server` or remove `weight_sync`"
@@ -44,7 +46,7 @@ weight_sync_field: Any = Field(
 weight_sync_host_field: Any = Field(
     default=None,
     min_length=1,
-    pattern=r"^[A-Za-z0-9.:-]+$",
+    pattern=HOST_PATTERN,
     description=(
         "With `weight_sync: nccl` or `gloo`: the address of this machine that the server's workers "
         "connect to for the broadcast, without brackets for IPv6 (`nccl` takes IPv4 only). `null` "

@@ -83,3 +83,11 @@ def test_a_port_out_of_range_and_a_host_with_a_space_are_type_errors(validate_te
     text = BASE + SERVER + "    weight_sync: gloo\n    weight_sync_host: 'my host'\n    weight_sync_port: 70000\n"
     report = validate_text(text, "cfg.yaml")
     assert {d.loc[-1] for d in report.errors} == {"weight_sync_host", "weight_sync_port"}, report.errors
+
+
+def test_a_malformed_url_or_host_says_what_form_it_takes(validate_text: Any) -> None:
+    text = BASE + "generation:\n  backend: vllm\n  vllm:\n    mode: server\n    server_url: 127.0.0.1:8000\n"
+    text += "    weight_sync: gloo\n    weight_sync_host: '[::1]'\n"
+    messages = {d.loc[-1]: d.message for d in validate_text(text, "cfg.yaml").errors}
+    assert messages["server_url"].startswith("must be an http:// or https:// address such as")
+    assert messages["weight_sync_host"] == "must be a host name or an IP address (IPv6 without brackets), got '[::1]'"
