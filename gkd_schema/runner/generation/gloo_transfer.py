@@ -38,8 +38,8 @@ from vllm.distributed.weight_transfer.nccl_engine import (
 )
 from vllm.model_executor.model_loader.mtp_validation import disable_mtp_completeness_check
 
+from gkd_schema.runner.generation.route import address_towards
 from gkd_schema.runner.generation.vllm_plugin import GLOO_BACKEND
-from gkd_schema.runner.generation.weight_transfer import address_towards
 
 CHUNK_BYTES = 64 << 20  # one broadcast carries up to this much (gloo's cost is per call)
 _STORE_PREFIX = "gkd-weight-transfer"

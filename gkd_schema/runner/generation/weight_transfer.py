@@ -16,27 +16,11 @@ import socket
 from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
-from urllib.parse import urlsplit
 
 from gkd_schema.runner.clients.vllm_server import ServerError, VllmServer
+from gkd_schema.runner.generation.route import address_towards
 from gkd_schema.runner.generation.vllm_plugin import register
 from gkd_schema.runner.generation.vllm_sync import current_weights
-
-
-def address_towards(url: str, *, ipv4: bool = False) -> str:
-    """This machine's address on the route to the server at `url` (what the server can reach).
-
-    Args:
-        url: The server's address.
-        ipv4: Only an IPv4 route (vLLM's NCCL rendezvous listens on IPv4 only).
-    """
-    host = urlsplit(url).hostname or "127.0.0.1"
-    family = socket.AF_INET if ipv4 else socket.AF_UNSPEC
-    family, kind, _, _, target = socket.getaddrinfo(host, 9, family, socket.SOCK_DGRAM)[0]
-    with socket.socket(family, kind) as probe:
-        probe.connect(target)  # a datagram socket sends nothing on connect; it only picks the route
-        address: str = probe.getsockname()[0]
-    return address
 
 
 def _pairs_source() -> Any:

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from gkd_schema.runner.generation.weight_transfer import address_towards
+from gkd_schema.runner.generation.route import address_towards
 
 
 def test_a_loopback_server_is_answered_on_loopback() -> None:
