@@ -7,8 +7,8 @@ process (`vllm_engine.py` starts it, `vllm_sync.py` hands it the student's weigh
 `vllm_backend.py` samples, `completions.py` turns its token lists into TRL's tensors),
 or a vLLM server (`vllm_server_backend.py`; the weights reach it as a checkpoint,
 `weights_file.py`, or by broadcast, `weight_transfer.py`, to the address `route.py`
-finds). `vllm_plugin.py` is gkd's vLLM
-plugin: it registers `gloo_transfer.py`, the gloo weight-transfer engine, in the server.
+finds). `vllm_plugin.py` is gkd's vLLM plugin: it registers `gloo_transfer.py`, the
+gloo weight-transfer engine, in the server.
 Imports vLLM only inside functions (`gloo_transfer.py`, which vLLM or the broadcast
 imports, excepted), and never another runner stage.
 """

@@ -77,7 +77,7 @@ class TransferHandover:
 
             info: Any = GlooTrainerInitInfo(
                 master_address=host, master_port=self.port or 0, world_size=world_size, rank=0,
-                packed=False, timeout_s=self.server.request_timeout_s,
+                timeout_s=self.server.request_timeout_s,
             )
         else:
             from vllm.distributed.weight_transfer.nccl_engine import NCCLTrainerInitInfo
