@@ -1,7 +1,7 @@
 """gkd: validated configs and a preflighted runner for GKD distillation.
 
 The config models are loaded on first use (`gkd_schema.RunConfig`), so that the CLI
-can set up pydantic before they are built (`gkd_schema.cli.app`).
+can set up pydantic before they are built (`gkd_schema.cli.entry`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`python -m gkd_schema`: the same as the `gkd` command."""
 
-from gkd_schema.cli.app import main
+from gkd_schema.cli.entry import main
 
 main()

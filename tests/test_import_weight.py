@@ -43,28 +43,47 @@ def test_command_imports_no_heavy_module(argv: list[str]) -> None:
 
 
 MAIN_PROBE = """
-import json, sys
-from gkd_schema.cli.app import main
+import gc, json, os, sys
+from gkd_schema.cli.entry import main
 sys.argv = ["gkd", *sys.argv[1:]]
+
+def report(code, done=[]):
+    if not done:
+        done.append(code)
+        prefixes = ("gkd_schema.cli.", "importlib.metadata", "typer", "click")
+        loaded = sorted(m for m in sys.modules if m.startswith(prefixes))
+        print(json.dumps([code, loaded, gc.isenabled()]), file=sys.stderr)
+
+# The console script leaves through os._exit after a validation; report first.
+os._exit = lambda code: (report(code), sys.exit(code))
 try:
     main()
 except SystemExit as exc:
-    code = exc.code
-print(json.dumps([code, sorted(m for m in sys.modules if m.startswith(("gkd_schema.cli.", "importlib.metadata")))]),
-      file=sys.stderr)
+    report(exc.code)
 """
 
 
-def _main(*argv: str) -> tuple[int, list[str]]:
+def _main(*argv: str) -> tuple[int, list[str], bool]:
     proc = subprocess.run([sys.executable, "-c", MAIN_PROBE, *argv], capture_output=True, text=True, timeout=120)
-    code, loaded = json.loads(proc.stderr.strip().splitlines()[-1])
-    return code, loaded
+    code, loaded, gc_enabled = json.loads(proc.stderr.strip().splitlines()[-1])
+    return code, loaded, gc_enabled
 
 
-def test_the_entry_point_loads_only_the_command_it_runs_and_no_plugin_discovery() -> None:
-    code, loaded = _main("validate", GOOD)
-    assert code in (0, None)
-    assert loaded == ["gkd_schema.cli.app", "gkd_schema.cli.options", "gkd_schema.cli.validate_cmd"]
+def test_validate_runs_without_typer_and_no_plugin_discovery() -> None:
+    code, loaded, gc_enabled = _main("validate", GOOD)
+    assert code == 0
+    assert loaded == [
+        "gkd_schema.cli.entry", "gkd_schema.cli.fast_validate", "gkd_schema.cli.usage", "gkd_schema.cli.validate_core"
+    ]
+    assert gc_enabled
+
+
+def test_other_commands_load_typer_and_only_their_own_module() -> None:
+    code, loaded, gc_enabled = _main("show", GOOD)
+    assert code == 0
+    assert "gkd_schema.cli.show_cmd" in loaded and "gkd_schema.cli.validate_cmd" not in loaded and "typer" in loaded
+    assert not [m for m in loaded if m.startswith("importlib.metadata")]
+    assert gc_enabled
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["valdate", GOOD], []], ids=["help", "typo", "nothing"])
@@ -72,7 +91,7 @@ def test_help_and_typos_see_every_command(argv: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-c", MAIN_PROBE, *argv], capture_output=True, text=True, timeout=120)
     for name in ("validate", "convert", "export", "plot"):
         assert name in proc.stdout + proc.stderr
-    code, loaded = json.loads(proc.stderr.strip().splitlines()[-1])
+    code, loaded, _ = json.loads(proc.stderr.strip().splitlines()[-1])
     assert code == (0 if argv == ["--help"] else 2)
     assert "gkd_schema.cli.export_cmd" in loaded
 

@@ -1,20 +1,17 @@
-"""The `gkd` Typer application and its entry point.
+"""The `gkd` Typer application.
 
 Each command lives in its own module and registers itself here. Modules import
 nothing heavy at import time: `gkd --help`, `gkd validate` and `gkd schema` must
 never load torch, transformers, trl, datasets or accelerate.
 
-`gkd validate` runs in pre-commit hooks and CI on every push, so its start-up is
-part of its job: `main` imports only the module of the command it was given (all of
-them for `--help`, a typo or no command), and the CLI runs without pydantic plugins
-(`_without_pydantic_plugins`).
+The console script (`gkd_schema.cli.entry`) runs the common `gkd validate` command
+lines without Typer, and comes here for the rest: `run_app` imports only the module of
+the command it was given (all of them for `--help`, a typo or no command).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,25 +19,6 @@ import typer
 import typer.core
 
 from gkd_schema import __version__
-
-_PLUGIN_LOADER = "pydantic.plugin._loader"
-
-
-def _without_pydantic_plugins() -> None:
-    """Have pydantic find no plugins, without the discovery that costs a tenth of `gkd validate`.
-
-    Pydantic looks for plugins (observability hooks such as logfire's) when it builds
-    the first model, by importing `importlib.metadata` and scanning every installed
-    distribution's entry points: 20-25 ms of a 0.2 s start-up, more in a large training
-    environment. gkd's models need no plugin, so its CLI gives pydantic a loader that
-    finds none (`tests/test_import_weight.py` pins it to pydantic's own loader's
-    interface). A process that has already loaded pydantic's loader keeps it.
-    """
-    if _PLUGIN_LOADER not in sys.modules:
-        loader = types.ModuleType(_PLUGIN_LOADER, "gkd's CLI: pydantic plugins are not looked for")
-        loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
-        sys.modules[_PLUGIN_LOADER] = loader
-
 
 # Command name -> its module under gkd_schema.cli, in the order `gkd --help` lists them.
 COMMANDS = {
@@ -103,18 +81,13 @@ def _commands_for(argv: list[str]) -> Iterable[str]:
 
 
 def __getattr__(name: str) -> Any:
-    # `app`, with every command, is built on first use: `main` builds only what it runs.
+    # `app`, with every command, is built on first use: `run_app` builds only what it runs.
     if name == "app":
         globals()["app"] = built = build_app()
         return built
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def main() -> None:
-    """Console-script entry point; Ctrl-C exits 130 without a traceback."""
-    _without_pydantic_plugins()
-    try:
-        build_app(_commands_for(sys.argv[1:]))()
-    except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        raise SystemExit(130) from None
+def run_app(argv: list[str]) -> None:
+    """Run the Typer app, built with the commands `argv` can need; exits as Typer does."""
+    build_app(_commands_for(argv))(argv)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from gkd_schema.config.overrides import OverrideSyntaxError
-from gkd_schema.config.validation import parse_overrides
+from gkd_schema.cli import usage
+from gkd_schema.cli.usage import UsageError
 
 SET_OPTION = typer.Option(
     None,
@@ -36,32 +37,28 @@ def usage_error(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+@contextmanager
+def usage_errors_exit() -> Iterator[None]:
+    """Turn a `UsageError` from the shared checks into Typer's exit 2 with its sentence."""
+    try:
+        yield
+    except UsageError as exc:
+        raise usage_error(str(exc)) from None
+
+
 def check_config_paths(paths: Sequence[Path]) -> None:
     """Exit 2 with one sentence when a named config file does not exist."""
-    for path in paths:
-        if not path.exists():
-            raise usage_error(f"no such file: {path}")
-        if not path.is_file():
-            raise usage_error(f"not a file: {path}")
+    with usage_errors_exit():
+        usage.check_config_paths(paths)
 
 
 def read_overrides(sets: Sequence[str] | None) -> list[str]:
     """The `--set` strings, checked up front so a malformed one exits 2."""
-    try:
-        parse_overrides(sets or ())
-    except OverrideSyntaxError as exc:
-        raise usage_error(str(exc)) from None
-    return list(sets or ())
+    with usage_errors_exit():
+        return usage.read_overrides(sets)
 
 
 def require_training_extra(what: str) -> None:
-    """Exit 2 with what to install when the `train` extra is missing.
-
-    Args:
-        what: What needs it, for the message (`gkd run`, `--deep`).
-    """
-    import importlib.util
-
-    for module in ("torch", "transformers", "trl", "datasets", "accelerate"):
-        if importlib.util.find_spec(module) is None:
-            raise usage_error(f"{what} needs the training extra ({module} is missing): pip install 'gkd[train]'")
+    """Exit 2 with what to install when the `train` extra is missing."""
+    with usage_errors_exit():
+        usage.require_training_extra(what)

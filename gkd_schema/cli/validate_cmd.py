@@ -1,33 +1,18 @@
-"""`gkd validate`: every mistake in every config file, with its line and a fix."""
+"""`gkd validate`: every mistake in every config file, with its line and a fix.
+
+The command that runs most often (pre-commit, CI) is usually parsed without Typer
+(`gkd_schema.cli.fast_validate`); this is its Typer form, for `--help` and every
+command line that parser leaves to Typer. Both run `validate_core.validate_configs`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import typer
 
-from gkd_schema.cli.options import (
-    OFFLINE_OPTION,
-    SET_OPTION,
-    check_config_paths,
-    read_overrides,
-    require_training_extra,
-    usage_error,
-)
-from gkd_schema.config.reporting import render_reports
-from gkd_schema.config.validation import FileReport, validate_file
-
-
-def _deep_checks(report: FileReport, *, offline: bool) -> None:
-    """Everything `gkd run` checks before loading weights, for a valid config."""
-    if report.config is None:
-        return
-    require_training_extra("--deep")
-    from gkd_schema.runner.preflight.checklist import check_run
-
-    for diagnostic in check_run(report.config, base_dir=Path.cwd(), for_run=False, offline=offline).diagnostics:
-        report.add(diagnostic)
+from gkd_schema.cli.options import OFFLINE_OPTION, SET_OPTION, usage_errors_exit
+from gkd_schema.cli.validate_core import ValidateArgs, validate_configs
 
 
 def validate(
@@ -59,21 +44,12 @@ def validate(
 
     Exit 0 when all are valid (warnings allowed), 1 when any is invalid, 2 for usage errors.
     """
-    if output_format not in ("text", "json", "github"):
-        raise usage_error(f"--format must be text, json or github, not {output_format!r}")
-    fmt: Literal["text", "json", "github"] = output_format  # type: ignore[assignment]
-    check_config_paths(configs)
-    overrides = read_overrides(sets)
-    reports = []
-    for path in configs:
-        report = validate_file(path, overrides)
-        if deep:
-            _deep_checks(report, offline=offline)
-        reports.append(report)
-    output = render_reports(reports, fmt, quiet=quiet)
+    args = ValidateArgs(list(configs), output_format, list(sets or ()), quiet, deep, offline)
+    with usage_errors_exit():
+        output, code = validate_configs(args)
     if output:
         typer.echo(output)
-    raise typer.Exit(0 if all(r.valid for r in reports) else 1)
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -102,7 +102,7 @@ def run_installed_gkd(site: Path, args: list[str], cwd: Path) -> subprocess.Comp
     code = (
         "import sys, gkd_schema; assert gkd_schema.__file__.startswith(sys.argv[1]), "
         "gkd_schema.__file__; sys.argv = ['gkd', *sys.argv[2:]]; "
-        "from gkd_schema.cli.app import main; main()"
+        "from gkd_schema.cli.entry import main; main()"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     return subprocess.run(
