@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 
 from gkd_schema.cli.usage import UsageError, check_config_paths, read_overrides, require_training_extra
 from gkd_schema.config.reporting import render_reports
@@ -13,13 +13,12 @@ from gkd_schema.config.validation import FileReport, validate_file
 FORMATS = ("text", "json", "github")
 
 
-@dataclass(frozen=True)
-class ValidateArgs:
+class ValidateArgs(NamedTuple):
     """`gkd validate`'s arguments, as its `--help` describes them."""
 
-    configs: list[Path]
+    configs: Sequence[Path]
     output_format: str = "text"
-    sets: list[str] = field(default_factory=list)
+    sets: Sequence[str] = ()
     quiet: bool = False
     deep: bool = False
     offline: bool = False

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
 Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One problem found in a config, with where it is and how to fix it.
 
     Attributes:
@@ -31,7 +29,7 @@ class Diagnostic:
     severity: Severity = "error"
     line: int | None = None
     column: int | None = None
-    origin: str | None = field(default=None)
+    origin: str | None = None
 
     @property
     def dotted(self) -> str:

@@ -6,7 +6,6 @@ Pydantic says "Input should be less than or equal to 1"; a user wants
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 from collections.abc import Iterable
@@ -41,6 +40,8 @@ _TYPE_NAMES = {
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
     """The closest of `choices` to a mistyped `word`, if any is close."""
+    import difflib  # here: only a config with a mistake needs it, and `gkd validate` starts faster
+
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gkd_schema.config.diagnostics import Loc
 from gkd_schema.config.yaml_loader import YamlLoadError, load_yaml
@@ -32,8 +31,7 @@ class OverrideSyntaxError(ValueError):
     """A `--set` argument that is not `KEY=VALUE`, or an override value that is not YAML (a usage error)."""
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):
     """One overriding value and where it came from."""
 
     loc: Loc

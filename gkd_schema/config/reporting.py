@@ -6,7 +6,6 @@ output format touches this module alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -89,6 +88,8 @@ def render_json(reports: Sequence[FileReport]) -> str:
             for r in reports
         ],
     }
+    import json  # here: text, the usual format, does without it, and `gkd validate` starts faster
+
     return json.dumps(document, indent=2, allow_nan=False, default=str)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ class FileReport:
             return diagnostic
         origin = origin_of(diagnostic.loc, self.origins)
         if origin is not None:
-            return replace(diagnostic, origin=origin)
+            return diagnostic._replace(origin=origin)
         mark = self.positions.locate(
             diagnostic.loc, prefer_key=diagnostic.type in ("extra_forbidden", "duplicate_key")
         )
@@ -82,7 +82,7 @@ class FileReport:
         alias = self.positions.alias_of(diagnostic.loc)
         if alias is not None:  # the line is the alias; the value to fix is at the anchor
             message += f" (through the alias `*{alias.anchor}` of `&{alias.anchor}` on line {alias.anchor_mark.line})"
-        return replace(diagnostic, line=mark.line, column=mark.column, message=message)
+        return diagnostic._replace(line=mark.line, column=mark.column, message=message)
 
 
 def parse_overrides(

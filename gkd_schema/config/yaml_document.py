@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from gkd_schema.config.diagnostics import Loc
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """A 1-based line and column in the source text."""
 
     line: int
     column: int
 
 
-@dataclass(frozen=True)
-class AliasUse:
+class AliasUse(NamedTuple):
     """A value that an alias (or a merge key) copied from an anchor."""
 
     anchor: str
@@ -66,8 +65,7 @@ class PositionMap:
         return None
 
 
-@dataclass(frozen=True)
-class LoadLimits:
+class LoadLimits(NamedTuple):
     """Bounds on what a document may cost; past any of them loading stops with an error.
 
     Attributes:

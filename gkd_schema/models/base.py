@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -14,8 +13,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 Problem = tuple[tuple[str | int, ...], PydanticCustomError]
 
 
-@dataclass(frozen=True)
-class SectionRule:
+class SectionRule(NamedTuple):
     """A rule across one section's own keys: the keys it reads, and what it finds wrong.
 
     `check` gets the section; or, when other keys of the section are invalid (pydantic

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from gkd_schema.models.data_section import DataSection
 from gkd_schema.models.generation_section import GenerationSection
@@ -41,8 +40,7 @@ class RunSections(Protocol):
     def generation(self) -> GenerationSection: ...
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One result of a cross-field rule."""
 
     loc: tuple[str | int, ...]
