@@ -25,7 +25,8 @@ COLLECT_RULES = "gkd_collect_rules"
 class RunConfig(StrictModel):
     """A GKD distillation run: student, teacher and knobs, data and training settings."""
 
-    model_config = StrictModel.model_config | {"title": "gkd run config"}
+    # Built on import, unlike the sections: every config is checked through it.
+    model_config = StrictModel.model_config | {"title": "gkd run config", "defer_build": False}
 
     model: ModelSection = Field(description="The student model that is distilled.")
     gkd: GkdSection = Field(description="The teacher and the GKD knobs.")
