@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from process_tree import run_bounded
 
 pytestmark = pytest.mark.slow
 
@@ -21,9 +21,9 @@ def test_two_processes_finish_with_identical_decisions(write_config: Any, tmp_pa
         gkd={"lmbda": 0.5},
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
+    proc = run_bounded(
         [sys.executable, "-m", "gkd_schema.runner", "run", str(cfg), "--num-processes", "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, env=env, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = tmp_path / "out"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from process_tree import run_bounded
 from teacher_server_stub import StubSettings, teacher_server_stub
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,7 @@ def _env() -> dict[str, str]:
 
 
 def _run(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_gkd(cfg, *args), cwd=cfg.parent, env=_env(), capture_output=True, text=True, timeout=300)
+    return run_bounded(_gkd(cfg, *args), cwd=cfg.parent, env=_env(), timeout=300)
 
 
 def _losses(out: Path) -> list[float]:

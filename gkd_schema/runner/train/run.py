@@ -22,6 +22,7 @@ from gkd_schema.runner.train.errors import RunFailedError
 from gkd_schema.runner.train.hooks import RunContext, RunHook, call_hooks
 from gkd_schema.runner.train.hub_offline import run_offline
 from gkd_schema.runner.train.interrupt import EXIT_INTERRUPTED
+from gkd_schema.runner.train.leave_together import leave_together
 from gkd_schema.runner.train.output_dir import clear_previous_run, record_resolved_config
 from gkd_schema.runner.train.publish import publish, save_final
 from gkd_schema.runner.train.student_tokenizer import rendered_row_lines
@@ -247,8 +248,7 @@ def _train(
     if stopper.stopped_at is not None:
         say(end_summary(plan, metrics, timer.times, trainer.on_policy, stopper.stopped_at))
         say(f"The last checkpoint is complete; {_how_to_continue(plan)}.")
-        _finish(state)
-        return EXIT_INTERRUPTED
+        return leave_together(state, EXIT_INTERRUPTED)
     save_final(trainer, output_dir, metrics, evaluation)
     if main:
         call_hooks("after_training", context, hooks)
@@ -256,8 +256,7 @@ def _train(
     say(end_summary(plan, metrics, timer.times, trainer.on_policy, None))
     if pushed:
         say(f"Pushed the model and its card to {pushed}")
-    _finish(state)
-    return EXIT_OK
+    return leave_together(state, EXIT_OK)
 
 
 def _how_to_continue(plan: RunPlan) -> str:
@@ -278,17 +277,3 @@ def _failure_text(plan: RunPlan, step: int, exc: BaseException) -> str:
     else:
         after = f"{newest.name} is complete; {_how_to_continue(plan)}"
     return f"training failed at step {step}: {type(exc).__name__}: {exc}; {after}"
-
-
-def _finish(state: Any) -> None:
-    """Let every process leave together and close the process group.
-
-    Without this a rank that finishes first (the main one still runs the end-of-run
-    hooks) tears down its gloo/NCCL connections under the others, which abort.
-    """
-    if state.num_processes <= 1:
-        return
-    state.wait_for_everyone()
-    from gkd_schema.runner.generation.vllm_engine import close_process_groups
-
-    close_process_groups()
