@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import tiny_models
+from process_tree import run_bounded
 from ruamel.yaml import YAML
 
 LLAMA = {"architecture": "llama", "num_layers": 2}
@@ -80,8 +81,7 @@ def gkd_command(*args: str, threads: int = 2) -> list[str]:
 def gkd(*args: str, cwd: Path, threads: int = 2) -> subprocess.CompletedProcess[str]:
     """Run `gkd` as a user would, without the caller's `GKD_*` overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GKD_")}
-    return subprocess.run(gkd_command(*args, threads=threads), capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=600)
+    return run_bounded(gkd_command(*args, threads=threads), cwd=cwd, env=env, timeout=600)
 
 
 def stop_mid_run(cfg: Path, cwd: Path, checkpoint: Path, stop: Callable[[], None]) -> tuple[int, str, str]:
