@@ -134,5 +134,6 @@ class GenerationSection(StrictModel):
         ),
     )
     vllm: VllmSettings = Field(
-        default_factory=VllmSettings, description="The vLLM engine (with `backend: vllm`)."
+        # Its defaults without validation, as RunConfig's absent sections (run_config.py).
+        default_factory=VllmSettings.model_construct, description="The vLLM engine (with `backend: vllm`)."
     )

@@ -30,14 +30,16 @@ class RunConfig(StrictModel):
 
     model: ModelSection = Field(description="The student model that is distilled.")
     gkd: GkdSection = Field(description="The teacher and the GKD knobs.")
+    # An absent section is its defaults, set without validation: validating them would
+    # build the section's own validator (deferred, see StrictModel), 2-4 ms of start-up.
     teacher: TeacherSection = Field(
-        default_factory=TeacherSection,
+        default_factory=TeacherSection.model_construct,
         description=("Where the teacher runs (here, or behind a vLLM server), what of its distribution the loss "
                      "sees (full vocabulary or top K), and whether it shares the student's tokenizer."),
     )
     data: DataSection = Field(description="Training and evaluation conversations.")
     generation: GenerationSection = Field(
-        default_factory=GenerationSection,
+        default_factory=GenerationSection.model_construct,
         description="Which engine samples on-policy completions (transformers' `generate` or vLLM).",
     )
     training: TrainingSection = Field(description="Optimisation, precision, cadence and output.")
