@@ -17,33 +17,43 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 _PROC = Path("/proc")
 
 
-def _parents() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, command line) for every process we can see."""
-    table: dict[int, tuple[int, str]] = {}
+class Process(NamedTuple):
+    """One process as `/proc` shows it."""
+
+    ppid: int
+    state: str  # `Z`: exited, not yet reaped
+    cmdline: str
+
+
+def processes() -> dict[int, Process]:
+    """Every process we can see, by pid (this one included)."""
+    table: dict[int, Process] = {}
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
             stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except (OSError, IndexError):  # exited while we looked
             continue
-        table[int(entry.name)] = (int(stat[1]), cmdline)
+        table[int(entry.name)] = Process(int(stat[1]), stat[0], cmdline)
     return table
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
     """(pid, command line) of every process below `pid`, parents before children."""
-    table = _parents()
+    table = processes()
     found, frontier = [], [pid]
     while frontier:
         parent = frontier.pop(0)
-        children = sorted(p for p, (ppid, _) in table.items() if ppid == parent)
-        found += [(p, table[p][1]) for p in children]
+        children = sorted(p for p, process in table.items() if process.ppid == parent)
+        found += [(p, table[p].cmdline) for p in children]
         frontier += children
     return found
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from process_tree import processes
 
 # Steps take ~10-30 ms here: enough of them that a slow poll cannot miss the run.
 MAX_STEPS = 200
@@ -33,18 +34,8 @@ def _pids_running(needle: str) -> list[int]:
     The launcher starts each rank in a session of its own, so the test's process group
     does not reach them; the command line is how to find them.
     """
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:  # exited while we looked
-            continue
-        if needle in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, process in processes().items()
+            if pid != os.getpid() and needle in process.cmdline and process.state != "Z"]
 
 
 def _wait_for(
